@@ -1,0 +1,52 @@
+"""The shipped ONNX models and the ``predict`` API (onnxruntime + numpy only)."""
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .core import LEVELS, MODEL_KINDS, Model, classify, predict_rows
+
+
+def model_dir() -> Path:
+    """Folder of the shipped models: ``$COTMASK_MODEL_DIR``, the installed package data, or the repo's models/."""
+    if os.environ.get("COTMASK_MODEL_DIR"):
+        return Path(os.environ["COTMASK_MODEL_DIR"])
+    packaged = Path(__file__).with_name("_models")
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "models"
+
+
+def model_path(level: str, kind: str = "ensemble") -> Path:
+    """Path of the ONNX file for ``level`` (L1C/L2A) and ``kind`` (ensemble/distilled)."""
+    level = level.upper()
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+    if kind not in MODEL_KINDS:
+        raise ValueError(f"kind must be one of {MODEL_KINDS}, got {kind!r}")
+    return model_dir() / f"cotmask_{level.lower()}_{kind}.onnx"
+
+
+@lru_cache(maxsize=8)
+def load_model(level: str = "L1C", kind: str = "ensemble", threads: int = 0) -> Model:
+    """The loaded model (cached); its ``bands`` and ``thresholds`` come from the ONNX metadata."""
+    path = model_path(level, kind)
+    if not path.exists():
+        raise FileNotFoundError(f"model file {path} missing; rebuild with `python training/train.py`")
+    return Model(path.read_bytes(), threads)
+
+
+def predict(reflectance: np.ndarray, level: str = "L1C", kind: str = "ensemble", thin: float | None = None,
+            opaque: float | None = None, chunk_size: int = 65536, threads: int = 0) -> dict[str, np.ndarray]:
+    """COT, its ensemble spread and the class for reflectance rows (N, n_bands) in the model's band order.
+
+    Bands: ``load_model(level).bands`` (L1C: B02-B12 incl. B8A and B10; L2A: the same without B10).
+    Input must be float reflectance (DN: convert with ``to_reflectance`` first); rows with NaN give
+    NaN outputs (documented nodata). Wrong shape, dtype or value range raise with a message naming it.
+    Returns float32 arrays ``cot``, ``cot_std`` and ``cloud_class`` (0 clear, 1 thin, 2 opaque, NaN nodata).
+    """
+    model = load_model(level.upper(), kind, threads)
+    cot, std = predict_rows(model, reflectance, chunk_size)
+    thin = model.thresholds["thin"] if thin is None else thin
+    opaque = model.thresholds["opaque"] if opaque is None else opaque
+    return {"cot": cot, "cot_std": std, "cloud_class": classify(cot, thin, opaque)}

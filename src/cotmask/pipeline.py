@@ -1,0 +1,79 @@
+"""Build the shipped models: synthetic data -> ensemble -> distilled model -> ONNX with metadata."""
+
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from . import __version__
+from .export import to_onnx_bytes
+from .mlp import COT_SCALE, MLP, TrainConfig, cot_classes, train
+from .synth import L2A_BANDS, S2_BANDS, generate
+
+#: Input bands of each model level (B01 is dropped; L2A has no B10). Written into the model metadata,
+#: which is the source of truth at inference time.
+MODEL_BANDS: dict[str, tuple[str, ...]] = {
+    "L1C": tuple(b for b in S2_BANDS if b != "B01"),
+    "L2A": tuple(b for b in L2A_BANDS if b != "B01"),
+}
+THRESHOLDS = {"thin": 0.75, "opaque": 1.25}
+REFLECTANCE = {"scale": 0.0001, "offset_dn": {"processing_baseline_before_04.00": 0, "processing_baseline_04.00_or_later": -1000},
+               "formula": "reflectance = (DN + offset_dn) * scale", "valid_range": [-0.2, 2.0]}
+DISTILLED = TrainConfig(members=1, hidden=(32, 32), steps=15000, batch=512, lr=2e-3)
+
+
+def level_inputs(data: dict[str, np.ndarray], level: str) -> np.ndarray:
+    """Model inputs (N, n_bands) for ``level`` from a ``synth.generate`` result."""
+    src, order = (data["toa"], S2_BANDS) if level == "L1C" else (data["boa"], L2A_BANDS)
+    return src[:, [order.index(b) for b in MODEL_BANDS[level]]]
+
+
+def metadata(level: str, kind: str, net: MLP, recipe: dict) -> dict[str, object]:
+    """Model metadata stored in ONNX ``metadata_props``."""
+    return {
+        "bands": list(MODEL_BANDS[level]), "level": level, "kind": kind, "members": net.members,
+        "input": "float32 (N, n_bands) " + ("TOA reflectance (L1C)" if level == "L1C" else "BOA reflectance (L2A)"),
+        "outputs": {"cot": "cloud optical thickness, ensemble mean (clipped at 0)", "cot_std": "ensemble spread (std)"},
+        "reflectance": REFLECTANCE, "thresholds": THRESHOLDS,
+        "normalisation": {"mean": net.mean.round(6).tolist(), "std": net.std.round(6).tolist()},
+        "training": recipe, "version": __version__, "license": "MIT",
+    }
+
+
+def build_level(level: str, data: dict[str, np.ndarray], cfg: TrainConfig, distill_cfg: TrainConfig = DISTILLED,
+                log: Callable[[str], None] = print) -> dict[str, tuple[MLP, bytes]]:
+    """Train the ensemble and the distilled model of ``level``; returns {kind: (net, onnx bytes)}."""
+    x = level_inputs(data, level)
+    cot = data["cot"].astype(np.float64)
+    labels = cot_classes(cot, cfg.class_edges)
+    t0 = time.time()
+    prog = lambda tag: (lambda step, loss: log(f"  {level} {tag} step {step:>6}  loss {loss:.3e}  {time.time() - t0:5.0f}s"))  # noqa: E731
+    ens = train(x, cot[:, None] / COT_SCALE, cfg, labels, prog("ensemble"))
+    mean, std = ens.predict(x)
+    dcfg = replace(distill_cfg, seed=cfg.seed + 1, log_every=cfg.log_every)
+    dist = train(x, np.stack([mean, std], 1) / COT_SCALE, dcfg, cot_classes(mean, cfg.class_edges), prog("distilled"))
+    recipe = {"generator": "cotmask.synth.generate", "n_samples": len(x), "data_seed": int(data.get("seed", -1)),
+              "loss": "MSE on COT/50", "sampling": "class-balanced clear/thin/opaque", "config": cfg.to_dict()}
+    return {
+        "ensemble": (ens, to_onnx_bytes(ens, metadata(level, "ensemble", ens, recipe))),
+        "distilled": (dist, to_onnx_bytes(dist, metadata(level, "distilled", dist, {**recipe, "teacher": "ensemble",
+                                                                                   "config": dcfg.to_dict()}), distilled=True)),
+    }
+
+
+def build_models(out_dir: Path, n_samples: int, seed: int, cfg: TrainConfig, levels: tuple[str, ...] = ("L1C", "L2A"),
+                 log: Callable[[str], None] = print, data: dict[str, np.ndarray] | None = None) -> list[Path]:
+    """Train on ``data`` (default: generated with ``seed``) and write ``cotmask_<level>_<kind>.onnx`` files."""
+    if data is None:
+        log(f"generating {n_samples} synthetic samples (seed {seed})")
+        data = {**generate(n_samples, seed=seed), "seed": np.int64(seed)}
+    written = []
+    for level in levels:
+        for kind, (_, blob) in build_level(level, data, cfg, log=log).items():
+            path = Path(out_dir) / f"cotmask_{level.lower()}_{kind}.onnx"
+            path.write_bytes(blob)
+            written.append(path)
+            log(f"wrote {path} ({len(blob) / 1024:.0f} KiB)")
+    return written

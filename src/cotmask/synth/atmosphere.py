@@ -1,0 +1,97 @@
+"""Clear-sky atmosphere terms from the committed 6S lookup table, and the cloud adding model.
+
+TOA reflectance of a Lambertian surface ``rho_s`` under a clear sky (6S formulation)::
+
+    rho_toa = T_gas * (rho_path + t_down * t_up * rho_s / (1 - S * rho_s))
+
+With a cloud layer at top height ``z`` the column is split at ``z``: above it Rayleigh scattering
+scales with pressure (exp(-z / 8 km)) and water vapour with its scale height (exp(-z / 2 km)), which
+is why B10 (1375 nm, saturated by water vapour) sees high cirrus but not the surface. The cloud
+(delta-Eddington two-stream, ``optics.two_stream``) is combined with the atmosphere-surface system
+below it by the adding method::
+
+    R = R_c + (t_dir + t_dif) * rho_low * T_bar / (1 - R_bar * rho_low)
+
+For COT = 0 this reduces to the clear-sky formula.
+"""
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from scipy.interpolate import RegularGridInterpolator
+
+from .optics import particle_optics, two_stream
+
+RAYLEIGH_SCALE_KM = 8.0
+VAPOUR_SCALE_KM = 2.0
+
+
+@lru_cache(maxsize=1)
+def _lut() -> dict[str, RegularGridInterpolator]:
+    with np.load(Path(__file__).with_name("atmosphere_lut.npz")) as z:
+        scat = np.stack([z["rho_path"], z["t_down"], z["t_up"], z["s_alb"]], axis=-1)  # (13, sza, vza, aot, 4)
+        scat = np.moveaxis(scat, 0, -2)  # (sza, vza, aot, 13, 4)
+        gas = np.moveaxis(z["t_gas"], 0, -1)  # (sza, wv, 13)
+        return {
+            "scat": RegularGridInterpolator((z["sza"], z["vza"], z["aot"]), scat.astype(float)),
+            "gas": RegularGridInterpolator((z["sza"], z["wv"]), gas.astype(float)),
+            "bounds": {"sza": z["sza"], "vza": z["vza"], "aot": z["aot"], "wv": z["wv"]},
+        }
+
+
+def _clip(name: str, v: np.ndarray) -> np.ndarray:
+    g = _lut()["bounds"][name]
+    return np.clip(np.asarray(v, dtype=float), g[0], g[-1])
+
+
+def scattering_terms(sza: np.ndarray, vza: np.ndarray, aot: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per-band (n, 13) path reflectance, downward and upward transmittance, spherical albedo."""
+    pts = np.stack(np.broadcast_arrays(_clip("sza", sza), _clip("vza", vza), _clip("aot", aot)), axis=-1)
+    s = _lut()["scat"](pts)
+    return s[..., 0], s[..., 1], s[..., 2], s[..., 3]
+
+
+def gas_transmittance(sza: np.ndarray, wv: np.ndarray) -> np.ndarray:
+    """Two-way total gaseous transmittance (n, 13) for a water-vapour column ``wv`` (g/cm2)."""
+    pts = np.stack(np.broadcast_arrays(_clip("sza", sza), _clip("wv", wv)), axis=-1)
+    return _lut()["gas"](pts)
+
+
+def clear_toa(surface: np.ndarray, sza: np.ndarray, vza: np.ndarray, aot: np.ndarray, wv: np.ndarray) -> np.ndarray:
+    """Clear-sky TOA reflectance (n, 13) of a Lambertian surface (n, 13)."""
+    rho, td, tu, s = scattering_terms(sza, vza, aot)
+    return gas_transmittance(sza, wv) * (rho + td * tu * surface / (1.0 - s * surface))
+
+
+def correct_to_surface(toa: np.ndarray, sza: np.ndarray, vza: np.ndarray, aot: np.ndarray, wv: np.ndarray) -> np.ndarray:
+    """Invert ``clear_toa``: a clear-sky atmospheric correction (as Sen2Cor does for L2A)."""
+    rho, td, tu, s = scattering_terms(sza, vza, aot)
+    with np.errstate(divide="ignore", invalid="ignore"):  # B10: gas transmittance ~0, no surface signal
+        y = (toa / gas_transmittance(sza, wv) - rho) / (td * tu)
+        return y / (1.0 + s * y)
+
+
+def cloudy_toa(surface: np.ndarray, cot: np.ndarray, ice: np.ndarray, r_eff_um: np.ndarray, top_km: np.ndarray,
+               sza: np.ndarray, vza: np.ndarray, aot: np.ndarray, wv: np.ndarray) -> np.ndarray:
+    """TOA reflectance (n, 13) of a surface (n, 13) under a cloud layer; all other args are (n,).
+
+    ``cot`` is the optical thickness (~550 nm, about the same in all bands), ``ice`` the phase,
+    ``r_eff_um`` the effective particle radius and ``top_km`` the cloud-top height.
+    """
+    col = lambda a: np.asarray(a, dtype=float).reshape(-1, 1)  # noqa: E731
+    sza, vza, aot, wv, top_km, cot = (np.asarray(a, dtype=float) for a in (sza, vza, aot, wv, top_km, cot))
+    mu0 = np.cos(np.radians(sza))
+    rho, td, tu, s = scattering_terms(sza, vza, aot)
+    rho_r, td_r, tu_r, _ = scattering_terms(sza, vza, np.zeros_like(aot))  # ~Rayleigh only
+    p_frac = col(np.exp(-top_km / RAYLEIGH_SCALE_KM))
+    rho_above = rho_r * p_frac
+    t_above = (td_r * tu_r) ** p_frac
+    tg_total = gas_transmittance(sza, wv)
+    tg_above = gas_transmittance(sza, wv * np.exp(-top_km / VAPOUR_SCALE_KM))
+    tg_below = tg_total / np.maximum(tg_above, 1e-9)
+    rho_low = tg_below * ((rho - rho_above) / t_above + td * tu * surface / (t_above * (1.0 - s * surface)))
+    omega, g = particle_optics(ice, r_eff_um)
+    c = two_stream(col(cot), omega, g, col(mu0))
+    r_sys = c["r_dir"] + (c["t_dir"] + c["t_dif"]) * rho_low * c["t_bar"] / (1.0 - c["r_bar"] * rho_low)
+    return tg_above * (rho_above + t_above * r_sys)

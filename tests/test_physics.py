@@ -1,0 +1,99 @@
+"""The synthetic generator obeys the physics it claims (not just shapes)."""
+
+import numpy as np
+import pytest
+
+from cotmask.synth import S2_BANDS, SURFACES, clear_toa, cloudy_toa, correct_to_surface, generate
+from cotmask.synth.optics import particle_optics, two_stream
+
+B = {b: i for i, b in enumerate(S2_BANDS)}
+
+
+@pytest.fixture(scope="module")
+def data() -> dict:
+    return generate(20000, seed=123)
+
+
+def test_seeded_and_reproducible() -> None:
+    a, b = generate(500, seed=7), generate(500, seed=7)
+    np.testing.assert_array_equal(a["toa"], b["toa"])
+    assert not np.array_equal(a["toa"], generate(500, seed=8)["toa"])
+
+
+def test_two_stream_conserves_energy_without_absorption() -> None:
+    tau = np.array([0.1, 1.0, 5.0, 20.0, 50.0])
+    c = two_stream(tau, 1 - 1e-7, 0.86, 0.6)
+    np.testing.assert_allclose(c["r_dir"] + c["t_dir"] + c["t_dif"], 1.0, atol=1e-3)
+    np.testing.assert_allclose(c["r_bar"] + c["t_bar"], 1.0, atol=1e-3)
+    # closed-form conservative (delta-)Eddington diffuse albedo 3(1-g)tau / (4 + 3(1-g)tau)
+    x = 3 * (1 - 0.86) * tau
+    np.testing.assert_allclose(c["r_bar"], x / (4 + x), rtol=2e-3)
+
+
+def test_absorption_grows_with_wavelength_and_size() -> None:
+    om_small, _ = particle_optics(False, 8.0)
+    om_big, _ = particle_optics(False, 20.0)
+    co = 1 - om_small
+    assert co[B["B02"]] < 1e-4 < co[B["B11"]] < co[B["B12"]] < 0.05
+    assert (1 - om_big)[B["B11"]] > co[B["B11"]]
+
+
+def test_clear_vegetation_has_red_edge(data: dict) -> None:
+    for name in ("conifer_forest", "deciduous_forest"):
+        m = (data["surface"] == SURFACES.index(name)) & (data["cot"] == 0)
+        assert np.median(data["toa"][m, B["B8A"]] / data["toa"][m, B["B04"]]) > 3
+        assert np.median(data["surface_reflectance"][m, B["B8A"]] / data["surface_reflectance"][m, B["B04"]]) > 8
+
+
+def test_snow_is_bright_with_high_ndsi(data: dict) -> None:
+    m = (data["surface"] == SURFACES.index("snow_ice")) & (data["cot"] == 0)
+    s = data["surface_reflectance"][m]
+    ndsi = (s[:, B["B03"]] - s[:, B["B11"]]) / (s[:, B["B03"]] + s[:, B["B11"]])
+    assert np.median(ndsi) > 0.6 and np.mean(ndsi > 0.4) > 0.9
+    assert np.median(s[:, B["B03"]]) > 0.5
+
+
+def test_reflectance_rises_monotonically_with_cot_over_dark_surface() -> None:
+    cot = np.array([0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 2, 5, 10, 25, 50])
+    n = len(cot)
+    forest = np.tile([0.02, 0.02, 0.04, 0.02, 0.06, 0.17, 0.2, 0.21, 0.22, 0.2, 0.1, 0.09, 0.03], (n, 1))
+    toa = cloudy_toa(forest, cot, np.zeros(n, bool), np.full(n, 10.0), np.full(n, 2.0),
+                     np.full(n, 50.0), np.full(n, 5.0), np.full(n, 0.1), np.full(n, 1.5))
+    for b in ("B02", "B03", "B04", "B11"):
+        assert np.all(np.diff(toa[:, B[b]]) > 0), b
+
+
+def test_zero_cot_equals_clear_sky_and_correction_inverts_it() -> None:
+    rng = np.random.default_rng(0)
+    surf = rng.uniform(0.01, 0.6, (50, 13))
+    args = (np.full(50, 40.0), np.full(50, 3.0), np.full(50, 0.15), np.full(50, 2.0))
+    clear = clear_toa(surf, *args)
+    cloudy0 = cloudy_toa(surf, np.zeros(50), np.zeros(50, bool), np.full(50, 10.0), np.full(50, 2.0), *args)
+    keep = [i for i, b in enumerate(S2_BANDS) if b not in ("B09", "B10")]
+    np.testing.assert_allclose(cloudy0[:, keep], clear[:, keep], atol=2e-3)
+    np.testing.assert_allclose(correct_to_surface(clear, *args)[:, keep], surf[:, keep], atol=1e-6)
+
+
+def test_b10_sees_high_cirrus_not_the_surface() -> None:
+    n = 3
+    surf = np.full((n, 13), 0.3)
+    geo = (np.full(n, 40.0), np.full(n, 3.0), np.full(n, 0.1), np.full(n, 2.5))
+    clear = clear_toa(surf, *geo)[:, B["B10"]]
+    cirrus = cloudy_toa(surf, np.full(n, 1.0), np.ones(n, bool), np.full(n, 30.0), np.full(n, 10.0), *geo)[:, B["B10"]]
+    low = cloudy_toa(surf, np.full(n, 1.0), np.zeros(n, bool), np.full(n, 10.0), np.full(n, 1.0), *geo)[:, B["B10"]]
+    assert clear.max() < 0.002
+    assert cirrus.min() > 0.03
+    assert low.max() < cirrus.min() / 5
+
+
+def test_reflectance_in_physical_range(data: dict) -> None:
+    assert data["toa"].min() >= 0 and data["toa"].max() <= 1.5
+    assert np.isfinite(data["boa"]).all()
+    assert data["boa"].shape[1] == 12 and data["toa"].shape[1] == 13
+
+
+def test_sampling_covers_classes_and_low_sun(data: dict) -> None:
+    cot = data["cot"]
+    assert np.mean(cot < 0.75) > 0.25 and np.mean((cot >= 0.75) & (cot < 1.25)) > 0.08 and np.mean(cot >= 1.25) > 0.35
+    assert data["sza"].max() > 78 and cot.max() <= 50
+    assert set(np.unique(data["surface"])) == set(range(len(SURFACES)))

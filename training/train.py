@@ -1,0 +1,40 @@
+"""Train the shipped cotmask models and write them to models/ (one command, CPU, fixed seed).
+
+    python training/train.py                  # full: 300k samples, 10 members, both levels (~10 min, 2 cores)
+    python training/train.py --quick          # a tiny configuration to check the pipeline
+    python training/evaluate.py               # then: metrics on a held-out set into models/README.md
+"""
+
+import argparse
+from pathlib import Path
+
+from cotmask.mlp import TrainConfig
+from cotmask.pipeline import build_models
+from cotmask.smhi import load_smhi
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    """Parse options and build the models."""
+    ap = argparse.ArgumentParser(description="Train cotmask ensembles + distilled models and export ONNX.")
+    ap.add_argument("--samples", type=int, default=300_000, help="synthetic training samples")
+    ap.add_argument("--members", type=int, default=10, help="ensemble members")
+    ap.add_argument("--steps", type=int, default=40_000, help="Adam steps per ensemble")
+    ap.add_argument("--seed", type=int, default=1, help="data and training seed")
+    ap.add_argument("--levels", default="L1C,L2A")
+    ap.add_argument("--out", type=Path, default=ROOT / "models")
+    ap.add_argument("--smhi", type=Path, help="train on an SMHI-format file instead of generated data "
+                    "(its L2A model then sees TOA values without B10)")
+    ap.add_argument("--quick", action="store_true", help="tiny run: 20k samples, 3 members, 500 steps")
+    a = ap.parse_args()
+    if a.quick:
+        a.samples, a.members, a.steps = 20_000, 3, 500
+    cfg = TrainConfig(members=a.members, steps=a.steps, seed=a.seed)
+    a.out.mkdir(parents=True, exist_ok=True)
+    data = load_smhi(a.smhi) if a.smhi else None
+    build_models(a.out, a.samples, a.seed, cfg, tuple(a.levels.split(",")), data=data)
+
+
+if __name__ == "__main__":
+    main()
