@@ -48,18 +48,19 @@ class MLP:
         """Number of ensemble members."""
         return self.weights[0].shape[0]
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """Raw outputs (M, N, n_out) for reflectance rows ``x`` (N, n_in), in float64."""
-        h = ((np.asarray(x, dtype=np.float64) - self.mean) / self.std)[None]
+    def forward(self, x: np.ndarray, dtype: type = np.float64) -> np.ndarray:
+        """Raw outputs (M, N, n_out) for reflectance rows ``x`` (N, n_in), computed in ``dtype``."""
+        c = lambda a: np.asarray(a, dtype=dtype)  # noqa: E731
+        h = ((c(x) - c(self.mean)) / c(self.std))[None]
         for i, (w, b) in enumerate(zip(self.weights, self.biases)):
-            h = h @ w + b
+            h = h @ c(w) + c(b)
             if i < len(self.weights) - 1:
                 h = np.maximum(h, 0.0)
         return h
 
-    def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def predict(self, x: np.ndarray, dtype: type = np.float64) -> tuple[np.ndarray, np.ndarray]:
         """COT ensemble mean (clipped at 0) and spread (population std of members) for rows ``x``."""
-        y = self.forward(x)[..., 0] * COT_SCALE
+        y = self.forward(x, dtype)[..., 0] * COT_SCALE
         return np.maximum(y.mean(axis=0), 0.0), y.std(axis=0)
 
 

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# cotmask set-up + run, on a fresh Debian 12 / Python 3.11 machine:
+#   ./run.sh demo [cotmask demo options]   # the demo on a real Sentinel-2 scene -> out/demo/
+#   ./run.sh test [pytest options]         # the test suite
+# Creates .venv (installing Debian's python3-venv if needed), installs the project with what the
+# command needs, and for the demo downloads the real 13-band L1C sample (s2cloudless 1.2.2 sdist,
+# CC BY-SA 4.0) into .cache/ -- it is not part of this repository.
+set -euo pipefail
+cd "$(dirname "$0")"
+cmd=${1:-}
+[ $# -gt 0 ] && shift
+PY=${PYTHON:-python3}
+
+if [ ! -x .venv/bin/python ]; then
+  if ! "$PY" -m venv .venv 2>/dev/null; then
+    rm -rf .venv
+    echo "installing python3-venv (Debian)"; apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
+    "$PY" -m venv .venv
+  fi
+fi
+extras="local"
+[ "$cmd" = test ] && extras="local,test"
+stamp=".venv/.cotmask-$(sha1sum pyproject.toml | cut -c1-12)-${extras/,/-}"
+if [ ! -f "$stamp" ]; then
+  echo "installing cotmask[$extras] into .venv"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e ".[$extras]"
+  touch "$stamp"
+fi
+
+case "$cmd" in
+  demo)
+    if [ ! -f .cache/s2cloudless-1.2.2.tar.gz ]; then
+      echo "downloading the real Sentinel-2 sample (s2cloudless 1.2.2 source distribution, CC BY-SA 4.0)"
+      .venv/bin/python -m pip download -q --no-deps --no-binary :all: s2cloudless==1.2.2 -d .cache
+    fi
+    exec .venv/bin/cotmask demo "$@" ;;
+  test)
+    exec .venv/bin/python -m pytest "$@" ;;
+  *)
+    echo "usage: ./run.sh demo [options] | ./run.sh test [pytest options]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,129 @@
+"""Local harness: run the cotmask UDF and process graphs on this machine, without a backend.
+
+``run_udf_locally`` goes through ``openeo.udf.execute_local_udf``, as a backend's UDF runtime would.
+``run_graph_locally`` executes a process graph with openEO's local processing
+(``openeo.local``, i.e. openeo-processes-dask + openeo-pg-parser-networkx).
+
+The local engine has gaps that real backends (CDSE, Terrascope) do not: its ``apply_dimension``
+hands ``run_udf`` a bare array (dimension names and band labels lost; openeo-processes-dask
+issue 330) and replaces changed band labels by integers. ``patch_local_processing`` fixes that here,
+in one place, by wrapping the engine's registry entries -- the graphs themselves stay standard:
+
+* ``apply_dimension`` remembers the labelled cube it applies over (a context variable) and, after
+  the child process ran, restores the band labels the UDF produced; it also stops the engine from
+  passing its own (empty) ``context`` over the ``context`` argument of the child ``run_udf``;
+* ``run_udf`` rebuilds the labelled ``DataArray`` (dims ``(t, bands, y, x)``, as the geotrellis
+  backends pass it), runs the UDF code, and hands the result back in the engine's axis order.
+"""
+
+import contextvars
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+_APPLY_CTX: contextvars.ContextVar = contextvars.ContextVar("cotmask_apply_dimension", default=None)
+BACKEND_ORDER = ("t", "bands", "y", "x")
+_PATCHED = False
+
+
+def default_udf_path(name: str = "cotmask_udf.py") -> Path:
+    """Path of a generated UDF file in the repository's udf/ folder."""
+    from .udf_build import udf_dir
+
+    return udf_dir() / name
+
+
+def run_udf_locally(cube: xr.DataArray, context: dict | None = None, udf: str | Path | None = None) -> xr.DataArray:
+    """Run the UDF file (default ``udf/cotmask_udf.py``) on ``cube`` with ``openeo.udf.execute_local_udf``."""
+    import openeo
+    from openeo.udf import execute_local_udf
+
+    code = Path(udf or default_udf_path()).read_text()
+    result = execute_local_udf(openeo.UDF(code, runtime="Python", context=context or {}), cube)
+    return result.get_datacube_list()[0].get_array()
+
+
+def patch_local_processing() -> None:
+    """Install the label-preserving ``apply_dimension`` / ``run_udf`` into openeo.local's registry (idempotent)."""
+    global _PATCHED
+    if _PATCHED:
+        return
+    from openeo.local.processing import PROCESS_REGISTRY
+    from openeo.udf import UdfData, XarrayDataCube
+    from openeo.udf.run_code import run_udf_code
+    from openeo_pg_parser_networkx.process_registry import Process
+
+    original = PROCESS_REGISTRY["apply_dimension"]
+
+    def apply_dimension(data: xr.DataArray, process, dimension: str, target_dimension: str | None = None,
+                        context: dict | None = None, **kwargs) -> xr.DataArray:
+        state = {"source": data.transpose(..., dimension), "dimension": dimension, "labels": None}
+
+        def child(*args, **kw):  # the engine passes apply_dimension's own context as a keyword, which
+            kw.pop("context", None)  # would override run_udf's context argument; the spec's `context`
+            return process(*args, **kw)  # parameter stays reachable through named_parameters
+
+        token = _APPLY_CTX.set(state)
+        try:
+            out = original.implementation(data=data, process=child, dimension=dimension,
+                                          target_dimension=target_dimension, context=context, **kwargs)
+        finally:
+            _APPLY_CTX.reset(token)
+        dim = target_dimension or dimension
+        if state["labels"] is not None and dim in out.dims and len(out[dim]) == len(state["labels"]):
+            out = out.assign_coords({dim: list(state["labels"])})
+        return out
+
+    def run_udf(data, udf: str, runtime: str, context: dict | None = None, **kwargs) -> xr.DataArray:
+        state = _APPLY_CTX.get()
+        if state is not None and not isinstance(data, xr.DataArray):
+            src = state["source"]
+            data = xr.DataArray(data, dims=src.dims, coords=src.coords, attrs=src.attrs)
+        if not isinstance(data, xr.DataArray):
+            data = xr.DataArray(data)
+        order = [d for d in BACKEND_ORDER if d in data.dims] + [d for d in data.dims if d not in BACKEND_ORDER]
+        result = run_udf_code(code=udf, data=UdfData(datacube_list=[XarrayDataCube(data.transpose(*order).compute())],
+                                                     user_context=context or {}))
+        cubes = result.get_datacube_list()
+        if len(cubes) != 1:
+            raise ValueError(f"the UDF should return one datacube, got {len(cubes)}")
+        out = cubes[0].get_array()
+        if state is None:
+            return out
+        dim = state["dimension"]
+        state["labels"] = out[dim].values.tolist() if dim in out.coords else None
+        return out.transpose(*state["source"].dims).data
+
+    PROCESS_REGISTRY["apply_dimension"] = Process(spec=original.spec, implementation=apply_dimension)
+    PROCESS_REGISTRY["run_udf"] = Process(spec=PROCESS_REGISTRY["run_udf"].spec, implementation=run_udf)
+    _PATCHED = True
+
+
+def run_graph_locally(graph: dict, collections_dir: str | Path | None = None) -> xr.DataArray:
+    """Execute a (flat) process graph with openEO local processing and return the result cube."""
+    from openeo.local import LocalConnection
+
+    patch_local_processing()
+    conn = LocalConnection(str(collections_dir or Path.cwd()))
+    out = conn.execute(graph)
+    return out.compute() if isinstance(out, xr.DataArray) else out
+
+
+def udf_cube_graph(collection: str | Path, bands: list[str], context: dict, udf: str | Path | None = None) -> dict:
+    """The core user graph: load_collection -> filter_bands -> apply_dimension(bands, cotmask UDF).
+
+    Built offline with the openeo client (no connection); ``filter_bands`` is explicit because the
+    local engine ignores ``bands`` in ``load_collection``.
+    """
+    import openeo
+    from openeo.rest.datacube import DataCube
+
+    cube = DataCube.load_collection(str(collection), connection=None, bands=bands).filter_bands(bands)
+    udf_obj = openeo.UDF(Path(udf or default_udf_path()).read_text(), runtime="Python", context=context)
+    return cube.apply_dimension(dimension="bands", process=udf_obj).flat_graph()
+
+
+def np_equal_nan(a: np.ndarray, b: np.ndarray, atol: float = 0.0) -> bool:
+    """True when arrays match, NaN positions included."""
+    return bool(np.array_equal(np.isnan(a), np.isnan(b)) and np.allclose(np.nan_to_num(a), np.nan_to_num(b), atol=atol))

@@ -1,0 +1,125 @@
+"""Training, ONNX export and the predict API: parity, metadata, known COT, bad input."""
+
+import json
+
+import numpy as np
+import onnx
+import pytest
+from onnx import numpy_helper
+
+import cotmask
+from cotmask.core import Model
+from cotmask.export import reference_outputs
+from cotmask.mlp import MLP, TrainConfig
+from cotmask.model import model_path
+from cotmask.pipeline import MODEL_BANDS, build_level, level_inputs
+from cotmask.synth import SURFACES, generate
+
+LEVEL_KINDS = [(lv, k) for lv in ("L1C", "L2A") for k in ("ensemble", "distilled")]
+REQUIRED_METADATA = {"bands", "level", "kind", "members", "reflectance", "thresholds", "normalisation", "training",
+                     "version", "outputs", "license"}
+
+
+@pytest.fixture(scope="module")
+def tiny() -> dict:
+    data = generate(4000, seed=5)
+    cfg = TrainConfig(members=3, steps=300, batch=64, log_every=10**9)
+    return {"data": data, "built": build_level("L2A", data, cfg, TrainConfig(members=1, hidden=(16,), steps=200),
+                                               log=lambda s: None)}
+
+
+def test_tiny_training_learns_and_onnx_matches_numpy(tiny: dict) -> None:
+    x = level_inputs(tiny["data"], "L2A")[:500]
+    for kind, (net, blob) in tiny["built"].items():
+        m = Model(blob)
+        cot, std = m.run(x)
+        ref_cot, ref_std = reference_outputs(net, x, distilled=kind == "distilled")
+        # parity in the network's own output unit (COT / 50): max abs difference < 1e-5
+        assert np.abs(cot - ref_cot).max() / 50 < 1e-5 and np.abs(std - ref_std).max() / 50 < 1e-5
+        assert m.bands == MODEL_BANDS["L2A"] and m.kind == kind
+    ens = tiny["built"]["ensemble"][0]
+    truth = tiny["data"]["cot"][:500]
+    # even 300 steps beat predicting the mean COT
+    assert np.mean(np.abs(ens.predict(x)[0] - truth)) < np.mean(np.abs(truth - truth.mean()))
+
+
+def _mlp_from_onnx(path) -> tuple[MLP, bool]:
+    g = onnx.load(path).graph
+    w = {i.name: numpy_helper.to_array(i).astype(np.float64) for i in g.initializer}
+    n = len([k for k in w if k.startswith("W")])
+    net = MLP(w["mean"], w["std"], [w[f"W{i}"] for i in range(n)], [w[f"b{i}"] for i in range(n)])
+    return net, net.weights[-1].shape[-1] == 2
+
+
+@pytest.mark.parametrize("level,kind", LEVEL_KINDS)
+def test_shipped_model_metadata_and_parity(level: str, kind: str) -> None:
+    path = model_path(level, kind)
+    meta = {p.key: json.loads(p.value) for p in onnx.load(path).metadata_props}
+    assert REQUIRED_METADATA <= set(meta)
+    assert meta["bands"] == list(MODEL_BANDS[level]) and meta["level"] == level and meta["kind"] == kind
+    assert meta["thresholds"] == {"thin": 0.75, "opaque": 1.25}
+    assert meta["reflectance"]["offset_dn"]["processing_baseline_04.00_or_later"] == -1000
+    assert meta["members"] == (10 if kind == "ensemble" else 1)
+    net, distilled = _mlp_from_onnx(path)
+    x = level_inputs(generate(2000, seed=77), level)
+    res = cotmask.predict(x, level, kind)
+    ref_cot, ref_std = reference_outputs(net, x, distilled)
+    # parity in the network's own output unit (COT / 50): max abs difference < 1e-5
+    assert np.abs(res["cot"] - ref_cot).max() / 50 < 1e-5
+    assert np.abs(res["cot_std"] - ref_std).max() / 50 < 1e-5
+
+
+def test_shipped_models_are_small() -> None:
+    total = sum(model_path(lv, k).stat().st_size for lv, k in LEVEL_KINDS)
+    assert total < 2 * 1024 * 1024
+
+
+@pytest.mark.parametrize("level", ["L1C", "L2A"])
+def test_known_cot_on_synthetic_pixels(level: str) -> None:
+    forest = SURFACES.index("conifer_forest")
+    for cot, expect_class in [(0.0, 0), (20.0, 2)]:
+        d = generate(2000, seed=31, cot=np.full(2000, cot), surface=np.full(2000, forest))
+        res = cotmask.predict(level_inputs(d, level), level)
+        assert np.mean(res["cloud_class"] == expect_class) > 0.95, (level, cot)
+    d = generate(3000, seed=32, cot=np.full(3000, 5.0), surface=np.full(3000, forest))
+    assert abs(np.median(cotmask.predict(level_inputs(d, level), level)["cot"]) - 5.0) < 1.5
+
+
+def test_classes_follow_thresholds() -> None:
+    cot = np.array([0.0, 0.74, 0.75, 1.0, 1.2499, 1.25, 40.0, np.nan])
+    np.testing.assert_array_equal(cotmask.classify(cot, 0.75, 1.25), [0, 0, 1, 1, 1, 2, 2, np.nan])
+    with pytest.raises(ValueError, match="below opaque"):
+        cotmask.classify(cot, 1.5, 1.0)
+
+
+def _pixels(n: int = 100) -> np.ndarray:
+    return level_inputs(generate(n, seed=3), "L1C")
+
+
+def test_predict_rejects_bad_input() -> None:
+    x = _pixels()
+    with pytest.raises(ValueError, match=r"shape \(N, 12\).*B02"):
+        cotmask.predict(x[:, :11], "L1C")
+    with pytest.raises(TypeError, match="float"):
+        cotmask.predict((x * 10000).astype(np.uint16), "L1C")
+    with pytest.raises(ValueError, match="looks like DN"):
+        cotmask.predict(x * 10000 + 1000, "L1C")
+    with pytest.raises(ValueError, match="offset"):
+        cotmask.predict(x - 0.2, "L1C")
+    with pytest.raises(ValueError, match="level"):
+        cotmask.predict(x, "L3")
+
+
+def test_predict_nodata_rows_give_nan() -> None:
+    x = _pixels()
+    x[3, 5] = np.nan
+    x[7, 0] = -0.5  # isolated impossible value: documented nodata
+    res = cotmask.predict(x, "L1C")
+    for k in ("cot", "cot_std", "cloud_class"):
+        assert np.isnan(res[k][[3, 7]]).all() and np.isfinite(np.delete(res[k], [3, 7])).all()
+
+
+def test_predict_chunking_does_not_change_results() -> None:
+    x = _pixels(1000)
+    a, b = cotmask.predict(x, "L1C", chunk_size=64), cotmask.predict(x, "L1C", chunk_size=100000)
+    np.testing.assert_array_equal(a["cot"], b["cot"])

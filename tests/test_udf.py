@@ -1,0 +1,138 @@
+"""The generated UDF: self-contained, equal to cotmask.predict, label- and nodata-correct, clear errors."""
+
+import ast
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import cotmask
+from cotmask.core import cloud_mask_cube
+from cotmask.data import s2cloudless_cube, to_dn, write_collection
+from cotmask.model import load_model
+from cotmask.local import run_graph_locally, run_udf_locally, udf_cube_graph
+from cotmask.pipeline import level_inputs
+from cotmask.synth import L2A_BANDS, generate
+from cotmask.udf_build import UDF_FILES, render, udf_dir
+
+ALLOWED_IMPORTS = {"numpy", "xarray", "onnxruntime", "json", "re", "typing", "base64", "zlib", "functools"}
+
+
+@pytest.fixture(scope="module")
+def scene(shared_data) -> xr.DataArray:
+    """A crop of the real 13-band L1C scene (cirrus and thin cloud), as uint16 DN."""
+    cube = s2cloudless_cube(shared_data / "s2cloudless_1.2.2" / "input_arrays.npz")
+    return to_dn(cube.isel(y=slice(0, 120), x=slice(0, 90)))
+
+
+@pytest.fixture(scope="module")
+def udf_ns() -> dict:
+    """The namespace of the generated UDF file, as a backend loads it."""
+    ns: dict = {}
+    exec(compile((udf_dir() / "cotmask_udf.py").read_text(), "cotmask_udf.py", "exec"), ns)
+    return ns
+
+
+@pytest.mark.parametrize("name", list(UDF_FILES))
+def test_udf_files_are_generated_and_self_contained(name: str) -> None:
+    path = udf_dir() / name
+    assert path.read_text() == render(name), f"{name} drifted: run `python -m cotmask.udf_build`"
+    tree = ast.parse(path.read_text())
+    mods = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    mods |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert mods <= ALLOWED_IMPORTS, mods - ALLOWED_IMPORTS
+    assert "__future__" not in mods
+    funcs = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+    assert {"apply_datacube", "apply_metadata"} <= funcs
+
+
+def _flat(cube: xr.DataArray, bands: tuple[str, ...]) -> np.ndarray:
+    return cube.sel(bands=list(bands)).transpose(..., "bands").values.reshape(-1, len(bands))
+
+
+def test_udf_equals_predict_on_real_scene(scene: xr.DataArray) -> None:
+    out = run_udf_locally(scene, {})
+    assert out.dims == ("t", "bands", "y", "x") and out.bands.values.tolist() == ["cot", "cot_std", "cloud_class"]
+    assert out.dtype == np.float32
+    bands = cotmask.load_model("L1C").bands
+    refl = _flat(scene, bands).astype(np.float32) * np.float32(1e-4)
+    refl[(_flat(scene, bands) == 0).any(axis=1)] = np.nan
+    ref = cotmask.predict(refl, "L1C")
+    for k in ("cot", "cot_std", "cloud_class"):
+        np.testing.assert_allclose(out.sel(bands=k).values.ravel(), ref[k], atol=1e-6, equal_nan=True)
+    cls = out.sel(bands="cloud_class").values
+    assert 0.05 < np.nanmean(cls >= 1) < 0.95  # the crop has clouds and clear land
+
+
+def test_3d_4d_and_band_spelling_agree(scene: xr.DataArray) -> None:
+    four = run_udf_locally(scene, {}).isel(t=0)
+    three = run_udf_locally(scene.isel(t=0), {})
+    assert three.dims == ("bands", "y", "x")
+    np.testing.assert_array_equal(three.values, four.values)
+    short = scene.assign_coords(bands=[b.replace("B0", "B") for b in scene.bands.values])
+    np.testing.assert_array_equal(run_udf_locally(short, {}).values, run_udf_locally(scene, {}).values)
+    extra = scene.isel(t=0).expand_dims(member=2).transpose("member", "bands", "y", "x")
+    ext = cloud_mask_cube(extra, {}, load_model)
+    np.testing.assert_array_equal(ext.isel(member=1).values, three.values)
+
+
+def test_nodata_and_nan_stay_nan(scene: xr.DataArray) -> None:
+    cube = scene.astype("float32").copy()
+    cube.loc[{"bands": "B11"}][0, 5, 7] = 0  # ESA nodata DN
+    cube.loc[{"bands": "B04"}][0, 9, 9] = np.nan
+    out = run_udf_locally(cube, {})
+    for y, x in [(5, 7), (9, 9)]:
+        assert np.isnan(out.values[0, :, y, x]).all()
+    assert np.isfinite(out.values[0, :, 0, 0]).all()
+
+
+def test_classes_follow_context_thresholds(scene: xr.DataArray) -> None:
+    out = run_udf_locally(scene, {"thin_threshold": 0.5, "opaque_threshold": 3.0})
+    cot, cls = out.sel(bands="cot").values, out.sel(bands="cloud_class").values
+    ok = np.isfinite(cot)
+    np.testing.assert_array_equal(cls[ok], np.digitize(cot[ok], [0.5, 3.0]))
+
+
+def test_level_from_b10_and_l2a_cube() -> None:
+    d = generate(400, seed=4)
+    boa = xr.DataArray(d["boa"].reshape(20, 20, 12).transpose(2, 0, 1), dims=("bands", "y", "x"),
+                       coords={"bands": list(L2A_BANDS)})
+    out = run_udf_locally(boa, {"scale": 1.0})
+    ref = cotmask.predict(level_inputs(d, "L2A"), "L2A")
+    np.testing.assert_allclose(out.sel(bands="cot").values.ravel(), ref["cot"], atol=1e-6)
+    dist = run_udf_locally(boa, {"scale": 1.0, "model": "distilled"})
+    np.testing.assert_allclose(dist.sel(bands="cot").values.ravel(), cotmask.predict(level_inputs(d, "L2A"), "L2A", "distilled")["cot"], atol=1e-6)
+
+
+@pytest.mark.parametrize("mutate,context,match", [
+    (lambda c: c.sel(bands=[b for b in c.bands.values if b not in ("B8A", "B11")]), {}, r"lacks bands \['B8A', 'B11'\]"),
+    (lambda c: c.rename(bands="spectral"), {}, "no bands dimension"),
+    (lambda c: c.astype(str), {}, "numeric"),
+    (lambda c: c.astype("float32") * 1e-4, {}, "look like reflectance"),
+    (lambda c: c, {"scale": 1.0}, "looks like DN"),
+    (lambda c: c, {"colour": "red"}, "unknown cotmask context keys"),
+    (lambda c: c, {"thin_threshold": 2.0, "opaque_threshold": 1.0}, "below opaque"),
+    (lambda c: c, {"model": "huge"}, "model must be one of"),
+    (lambda c: c, {"offset": -3000}, "offset"),
+])
+def test_bad_input_gets_a_clear_error(scene: xr.DataArray, udf_ns: dict, mutate, context: dict, match: str) -> None:
+    with pytest.raises((ValueError, TypeError), match=match):
+        udf_ns["apply_datacube"](mutate(scene), context)
+
+
+def test_apply_metadata_renames_bands(udf_ns: dict) -> None:
+    from openeo.metadata import Band, BandDimension, CubeMetadata
+
+    meta = CubeMetadata(dimensions=[BandDimension("bands", [Band("B02"), Band("B03"), Band("B04")])])
+    assert udf_ns["apply_metadata"](meta, {}).band_names == ["cot", "cot_std", "cloud_class"]
+
+
+def test_local_graph_equals_direct_udf(scene: xr.DataArray, tmp_path) -> None:
+    coll = write_collection(scene, tmp_path / "l1c.nc")
+    ctx = {"model": "distilled"}
+    graph = udf_cube_graph(coll, list(scene.bands.values), ctx)
+    assert [n["process_id"] for n in graph.values()] == ["load_collection", "filter_bands", "apply_dimension"]
+    res = run_graph_locally(graph, tmp_path)
+    direct = run_udf_locally(scene, ctx)
+    assert res.coords["bands"].values.tolist() == ["cot", "cot_std", "cloud_class"]
+    np.testing.assert_array_equal(res.transpose(*direct.dims).values, direct.values)
