@@ -23,6 +23,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=40_000, help="Adam steps per ensemble")
     ap.add_argument("--seed", type=int, default=1, help="data and training seed")
     ap.add_argument("--levels", default="L1C,L2A")
+    ap.add_argument("--class-edges", default="0.75,1.25",
+                    help="COT edges of the classes that batches are balanced over (default clear/thin/opaque)")
     ap.add_argument("--out", type=Path, default=ROOT / "models")
     ap.add_argument("--smhi", type=Path, help="train on an SMHI-format file instead of generated data "
                     "(its L2A model then sees TOA values without B10)")
@@ -30,7 +32,8 @@ def main() -> None:
     a = ap.parse_args()
     if a.quick:
         a.samples, a.members, a.steps = 20_000, 3, 500
-    cfg = TrainConfig(members=a.members, steps=a.steps, seed=a.seed)
+    cfg = TrainConfig(members=a.members, steps=a.steps, seed=a.seed,
+                      class_edges=tuple(float(e) for e in a.class_edges.split(",")))
     a.out.mkdir(parents=True, exist_ok=True)
     data = load_smhi(a.smhi) if a.smhi else None
     build_models(a.out, a.samples, a.seed, cfg, tuple(a.levels.split(",")), data=data)

@@ -13,7 +13,18 @@ in one place, by wrapping the engine's registry entries -- the graphs themselves
   the child process ran, restores the band labels the UDF produced; it also stops the engine from
   passing its own (empty) ``context`` over the ``context`` argument of the child ``run_udf``;
 * ``run_udf`` rebuilds the labelled ``DataArray`` (dims ``(t, bands, y, x)``, as the geotrellis
-  backends pass it), runs the UDF code, and hands the result back in the engine's axis order.
+  backends pass it), runs the UDF code, and hands the result back in the engine's axis order;
+* ``rename_labels`` to the labels a dimension already has is a no-op (the engine raises
+  LabelExists; geotrellis backends just set the labels);
+* ``array_contains(list, x)`` inside ``apply`` works per pixel (the engine hands the callback the
+  whole array and answers one scalar);
+* ``aggregate_spatial`` gets an in-memory cube (xvec sends the lazy graph to joblib workers, which
+  cannot pickle it);
+* ``load_collection`` honours ``bands`` and ``temporal_extent`` (the engine ignores both for local
+  files). ``spatial_extent`` is still ignored: local sample cubes are small, clip them beforehand.
+
+``instantiate_udp`` turns a published UDP (graphs/*.json) plus arguments into a concrete process
+graph, so the local tests execute exactly the committed JSON.
 """
 
 import contextvars
@@ -24,7 +35,6 @@ import xarray as xr
 
 _APPLY_CTX: contextvars.ContextVar = contextvars.ContextVar("cotmask_apply_dimension", default=None)
 BACKEND_ORDER = ("t", "bands", "y", "x")
-_PATCHED = False
 
 
 def default_udf_path(name: str = "cotmask_udf.py") -> Path:
@@ -44,60 +54,111 @@ def run_udf_locally(cube: xr.DataArray, context: dict | None = None, udf: str | 
     return result.get_datacube_list()[0].get_array()
 
 
-def patch_local_processing() -> None:
-    """Install the label-preserving ``apply_dimension`` / ``run_udf`` into openeo.local's registry (idempotent)."""
-    global _PATCHED
-    if _PATCHED:
-        return
-    from openeo.local.processing import PROCESS_REGISTRY
+_ORIGINAL: dict = {}  # the engine's own implementations, wrapped below
+
+
+def _apply_dimension(data: xr.DataArray, process, dimension: str, target_dimension: str | None = None,
+                     context: dict | None = None, **kwargs) -> xr.DataArray:
+    state = {"source": data.transpose(..., dimension), "dimension": dimension, "labels": None}
+
+    def child(*args, **kw):  # the engine passes apply_dimension's own context as a keyword, which
+        kw.pop("context", None)  # would override run_udf's context argument; the spec's `context`
+        return process(*args, **kw)  # parameter stays reachable through named_parameters
+
+    token = _APPLY_CTX.set(state)
+    try:
+        out = _ORIGINAL["apply_dimension"](data=data, process=child, dimension=dimension,
+                                           target_dimension=target_dimension, context=context, **kwargs)
+    finally:
+        _APPLY_CTX.reset(token)
+    dim = target_dimension or dimension
+    if state["labels"] is not None and dim in out.dims and len(out[dim]) == len(state["labels"]):
+        out = out.assign_coords({dim: list(state["labels"])})
+    return out
+
+
+def _run_udf(data, udf: str, runtime: str, context: dict | None = None, **kwargs) -> xr.DataArray:
     from openeo.udf import UdfData, XarrayDataCube
     from openeo.udf.run_code import run_udf_code
+
+    state = _APPLY_CTX.get()
+    if state is not None and not isinstance(data, xr.DataArray):
+        src = state["source"]
+        data = xr.DataArray(data, dims=src.dims, coords=src.coords, attrs=src.attrs)
+    if not isinstance(data, xr.DataArray):
+        data = xr.DataArray(data)
+    order = [d for d in BACKEND_ORDER if d in data.dims] + [d for d in data.dims if d not in BACKEND_ORDER]
+    result = run_udf_code(code=udf, data=UdfData(datacube_list=[XarrayDataCube(data.transpose(*order).compute())],
+                                                 user_context=context or {}))
+    cubes = result.get_datacube_list()
+    if len(cubes) != 1:
+        raise ValueError(f"the UDF should return one datacube, got {len(cubes)}")
+    out = cubes[0].get_array()
+    if state is None:
+        return out
+    dim = state["dimension"]
+    state["labels"] = out[dim].values.tolist() if dim in out.coords else None
+    return out.transpose(*state["source"].dims).data
+
+
+def _rename_labels(data: xr.DataArray, dimension: str, target: list, source: list | None = None, **kwargs):
+    if not source and dimension in data.coords and list(data.coords[dimension].values) == list(target):
+        return data
+    return _ORIGINAL["rename_labels"](data=data, dimension=dimension, target=target, source=source, **kwargs)
+
+
+def _array_contains(data, value, **kwargs):
+    if np.ndim(value) > 0 and np.ndim(data) <= 1:  # a per-pixel test applied to a whole cube
+        elements = np.asarray([] if data is None else data)
+        if isinstance(value, xr.DataArray):
+            return xr.apply_ufunc(np.isin, value, kwargs={"test_elements": elements}, dask="parallelized",
+                                  output_dtypes=[bool])
+        return np.isin(value, elements)
+    return _ORIGINAL["array_contains"](data=data, value=value, **kwargs)
+
+
+def _aggregate_spatial(*args, **kwargs):
+    load = lambda v: v.compute() if isinstance(v, xr.DataArray) else v  # noqa: E731
+    return _ORIGINAL["aggregate_spatial"](*map(load, args), **{k: load(v) for k, v in kwargs.items()})
+
+
+def _load_collection(*args, **kwargs) -> xr.DataArray:
+    data = _ORIGINAL["load_collection"](*args, **kwargs)
+    bands, temporal = kwargs.get("bands"), kwargs.get("temporal_extent")
+    if bands:
+        missing = [b for b in bands if b not in data.coords["bands"].values]
+        if missing:
+            raise ValueError(f"collection {kwargs.get('id')} has no bands {missing}")
+        data = data.sel(bands=list(bands))
+    if temporal is not None and "t" in data.dims:
+        start, end = [None if v is None else np.datetime64(str(getattr(v, "root", v))) for v in temporal]
+        keep = np.ones(data.sizes["t"], bool)
+        if start is not None:
+            keep &= data.t.values >= start
+        if end is not None:
+            keep &= data.t.values < end
+        data = data.isel(t=np.flatnonzero(keep))
+    return data
+
+
+_WRAPPERS = {"apply_dimension": _apply_dimension, "run_udf": _run_udf, "rename_labels": _rename_labels,
+             "array_contains": _array_contains, "aggregate_spatial": _aggregate_spatial,
+             "load_collection": _load_collection}
+
+
+def patch_local_processing() -> None:
+    """Install the harness's implementations into openeo.local's registry (idempotent).
+
+    They are module-level functions so that the registry stays picklable (joblib workers).
+    """
+    from openeo.local.processing import PROCESS_REGISTRY
     from openeo_pg_parser_networkx.process_registry import Process
 
-    original = PROCESS_REGISTRY["apply_dimension"]
-
-    def apply_dimension(data: xr.DataArray, process, dimension: str, target_dimension: str | None = None,
-                        context: dict | None = None, **kwargs) -> xr.DataArray:
-        state = {"source": data.transpose(..., dimension), "dimension": dimension, "labels": None}
-
-        def child(*args, **kw):  # the engine passes apply_dimension's own context as a keyword, which
-            kw.pop("context", None)  # would override run_udf's context argument; the spec's `context`
-            return process(*args, **kw)  # parameter stays reachable through named_parameters
-
-        token = _APPLY_CTX.set(state)
-        try:
-            out = original.implementation(data=data, process=child, dimension=dimension,
-                                          target_dimension=target_dimension, context=context, **kwargs)
-        finally:
-            _APPLY_CTX.reset(token)
-        dim = target_dimension or dimension
-        if state["labels"] is not None and dim in out.dims and len(out[dim]) == len(state["labels"]):
-            out = out.assign_coords({dim: list(state["labels"])})
-        return out
-
-    def run_udf(data, udf: str, runtime: str, context: dict | None = None, **kwargs) -> xr.DataArray:
-        state = _APPLY_CTX.get()
-        if state is not None and not isinstance(data, xr.DataArray):
-            src = state["source"]
-            data = xr.DataArray(data, dims=src.dims, coords=src.coords, attrs=src.attrs)
-        if not isinstance(data, xr.DataArray):
-            data = xr.DataArray(data)
-        order = [d for d in BACKEND_ORDER if d in data.dims] + [d for d in data.dims if d not in BACKEND_ORDER]
-        result = run_udf_code(code=udf, data=UdfData(datacube_list=[XarrayDataCube(data.transpose(*order).compute())],
-                                                     user_context=context or {}))
-        cubes = result.get_datacube_list()
-        if len(cubes) != 1:
-            raise ValueError(f"the UDF should return one datacube, got {len(cubes)}")
-        out = cubes[0].get_array()
-        if state is None:
-            return out
-        dim = state["dimension"]
-        state["labels"] = out[dim].values.tolist() if dim in out.coords else None
-        return out.transpose(*state["source"].dims).data
-
-    PROCESS_REGISTRY["apply_dimension"] = Process(spec=original.spec, implementation=apply_dimension)
-    PROCESS_REGISTRY["run_udf"] = Process(spec=PROCESS_REGISTRY["run_udf"].spec, implementation=run_udf)
-    _PATCHED = True
+    if _ORIGINAL:
+        return
+    for name, impl in _WRAPPERS.items():
+        _ORIGINAL[name] = PROCESS_REGISTRY[name].implementation
+        PROCESS_REGISTRY[name] = Process(spec=PROCESS_REGISTRY[name].spec, implementation=impl)
 
 
 def run_graph_locally(graph: dict, collections_dir: str | Path | None = None) -> xr.DataArray:
@@ -122,6 +183,35 @@ def udf_cube_graph(collection: str | Path, bands: list[str], context: dict, udf:
     cube = DataCube.load_collection(str(collection), connection=None, bands=bands).filter_bands(bands)
     udf_obj = openeo.UDF(Path(udf or default_udf_path()).read_text(), runtime="Python", context=context)
     return cube.apply_dimension(dimension="bands", process=udf_obj).flat_graph()
+
+
+def instantiate_udp(udp: dict, arguments: dict) -> dict:
+    """A concrete flat process graph from a UDP dict: its parameters replaced by ``arguments`` or defaults."""
+    import copy
+
+    declared = {q["name"]: q for q in udp.get("parameters", [])}
+    unknown = sorted(set(arguments) - set(declared))
+    if unknown:
+        raise ValueError(f"{udp['id']} has no parameters {unknown}; it takes {sorted(declared)}")
+    values = {}
+    for name, q in declared.items():
+        if name in arguments:
+            values[name] = arguments[name]
+        elif "default" in q:
+            values[name] = q["default"]
+        else:
+            raise ValueError(f"{udp['id']} needs the parameter {name!r} ({q.get('description', '')})")
+
+    def sub(node):
+        if isinstance(node, dict):
+            if set(node) == {"from_parameter"} and node["from_parameter"] in values:
+                return copy.deepcopy(values[node["from_parameter"]])
+            return {k: sub(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [sub(v) for v in node]
+        return node
+
+    return sub(udp["process_graph"])
 
 
 def np_equal_nan(a: np.ndarray, b: np.ndarray, atol: float = 0.0) -> bool:

@@ -95,3 +95,19 @@ def cloudy_toa(surface: np.ndarray, cot: np.ndarray, ice: np.ndarray, r_eff_um: 
     c = two_stream(col(cot), omega, g, col(mu0))
     r_sys = c["r_dir"] + (c["t_dir"] + c["t_dif"]) * rho_low * c["t_bar"] / (1.0 - c["r_bar"] * rho_low)
     return tg_above * (rho_above + t_above * r_sys)
+
+
+def inject_clouds(toa: np.ndarray, cot: np.ndarray, ice: np.ndarray, r_eff_um: np.ndarray, top_km: np.ndarray,
+                  sza: np.ndarray, vza: np.ndarray, aot: np.ndarray, wv: np.ndarray) -> np.ndarray:
+    """Add a cloud of known COT to real clear-sky TOA pixels (n, 13), e.g. real clear scenes.
+
+    The surface is retrieved by ``correct_to_surface`` (B10, which never sees the surface, takes the
+    mean of B8A and B11), and the modelled cloud effect ``cloudy_toa(cot) - cloudy_toa(0)`` is added
+    to the real values, so pixels with COT = 0 keep their real reflectance exactly.
+    """
+    surf = correct_to_surface(toa, sza, vza, aot, wv)
+    surf[:, 10] = 0.5 * (surf[:, 8] + surf[:, 11])
+    surf = np.clip(np.nan_to_num(surf, nan=0.0), 0.0, 1.0)
+    geo = (sza, vza, aot, wv)
+    effect = cloudy_toa(surf, cot, ice, r_eff_um, top_km, *geo) - cloudy_toa(surf, np.zeros_like(cot), ice, r_eff_um, top_km, *geo)
+    return np.clip(toa + effect, 0.0, None)

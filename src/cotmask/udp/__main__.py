@@ -1,0 +1,5 @@
+"""``python -m cotmask.udp``: regenerate graphs/*.json."""
+
+from . import main
+
+main()

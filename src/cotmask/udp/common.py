@@ -1,0 +1,109 @@
+"""Parameters and building blocks shared by the cotmask user-defined processes (UDPs).
+
+Every builder takes ``p``: a mapping from parameter name to either an ``openeo.api.process.Parameter``
+(to publish the UDP) or a concrete value. Band lists and thresholds come from the model metadata.
+"""
+
+from pathlib import Path
+
+import openeo
+from openeo.api.process import Parameter
+from openeo.rest.datacube import DataCube
+
+from ..core import OUTPUT_BANDS
+from ..model import load_model
+from ..udf_build import udf_dir
+
+UDF_FILE = "cotmask_udf.py"
+PERIODS = ("dekad", "month", "season")
+REDUCERS = ("median", "mean", "min", "max")
+
+
+def _num(name: str, default: float, description: str, **schema) -> Parameter:
+    return Parameter.number(name, default=default, description=description) if not schema else \
+        Parameter(name, description=description, schema={"type": "number", **schema}, default=default)
+
+
+def load_parameters() -> list[Parameter]:
+    """collection_id, spatial_extent, temporal_extent, bands."""
+    l2a = list(load_model("L2A").bands)
+    return [
+        Parameter.string("collection_id", default="SENTINEL2_L2A",
+                         description="Sentinel-2 collection (L2A or L1C; for L1C pass the L1C bands, incl. B10)."),
+        Parameter.spatial_extent("spatial_extent", description="Area of interest (bounding box)."),
+        Parameter.temporal_interval("temporal_extent", description="Time range [start, end)."),
+        Parameter.array("bands", default=l2a, item_schema={"type": "string"},
+                        description="Spectral bands to load: the cotmask model's inputs. Default: the L2A model's "
+                                    f"{l2a}; for L1C add B10."),
+    ]
+
+
+def model_parameters() -> list[Parameter]:
+    """level, scale, offset, thresholds and model kind (the UDF context)."""
+    th = load_model("L2A").thresholds
+    return [
+        Parameter("level", description="Model level L1C or L2A; null: L1C if B10 is among the bands, else L2A.",
+                  schema={"type": ["string", "null"], "enum": ["L1C", "L2A", None]}, default=None),
+        _num("scale", 0.0001, "Reflectance = (DN + offset) * scale; 1 if the data is reflectance already.",
+             exclusiveMinimum=0),
+        _num("offset", 0, "DN offset: 0 for harmonised data (Sentinel Hub based collections) and baseline < 04.00; "
+                          "-1000 for raw ESA products of processing baseline >= 04.00."),
+        _num("thin_threshold", th["thin"], "COT from which a pixel is thin cloud.", minimum=0),
+        _num("opaque_threshold", th["opaque"], "COT from which a pixel is opaque cloud (must exceed thin_threshold).",
+             minimum=0),
+        Parameter.string("model", default="ensemble", values=["ensemble", "distilled"],
+                         description="cotmask model: 10-member ensemble or the small distilled model."),
+    ]
+
+
+def mask_parameters() -> list[Parameter]:
+    """Which classes to mask, dilation buffer, SCL classes."""
+    return [
+        Parameter("min_class", schema={"type": "integer", "enum": [1, 2]}, default=1,
+                  description="Mask pixels of this cloud class and above: 1 masks thin and opaque cloud, 2 opaque only."),
+        Parameter("buffer", schema={"type": "integer", "minimum": 0, "maximum": 50}, default=1,
+                  description="Dilation buffer around cloudy pixels, in pixels (0: none)."),
+        Parameter.array("scl_classes", default=[], item_schema={"type": "integer"},
+                        description="Also mask these SCL classes (needs an L2A collection with SCL), e.g. "
+                                    "[3, 8, 9, 10] (cloud shadow, medium/high cloud, cirrus) or with 11 (snow). "
+                                    "[]: cotmask's model alone."),
+    ]
+
+
+def params(parameters: list[Parameter]) -> dict[str, Parameter]:
+    """Name -> Parameter."""
+    return {q.name: q for q in parameters}
+
+
+def load(p: dict) -> DataCube:
+    """load_collection + filter_bands (explicit: some engines ignore bands in load_collection)."""
+    cube = DataCube.load_collection(p["collection_id"], connection=None, spatial_extent=p["spatial_extent"],
+                                    temporal_extent=p["temporal_extent"], bands=p["bands"])
+    return cube.filter_bands(p["bands"])
+
+
+def cloud_mask(cube: DataCube, p: dict) -> DataCube:
+    """apply_dimension(bands, cotmask UDF) with labels declared by rename_labels: cot, cot_std, cloud_class."""
+    context = {k: p[k] for k in ("level", "scale", "offset", "thin_threshold", "opaque_threshold", "model")}
+    udf = openeo.UDF((udf_dir() / UDF_FILE).read_text(), runtime="Python", context=context)
+    return cube.apply_dimension(dimension="bands", process=udf).rename_labels("bands", target=list(OUTPUT_BANDS))
+
+
+def cloudy_mask(cube: DataCube, p: dict) -> DataCube:
+    """Boolean cube (t, y, x): cotmask class >= min_class, dilated by ``buffer`` pixels, OR SCL in scl_classes."""
+    from openeo.processes import add, array_contains, array_create, multiply
+
+    cls = cloud_mask(cube, p).band("cloud_class")
+    cloudy = cls.apply(lambda x: x.gte(p["min_class"]))
+    size = add(multiply(p["buffer"], 2), 1)
+    kernel = array_create(data=[array_create(data=[1], repeat=size)], repeat=size)
+    dilated = cloudy.apply_kernel(kernel=kernel, border=0, replace_invalid=0).apply(lambda x: x.gt(0))
+    scl = DataCube.load_collection(p["collection_id"], connection=None, spatial_extent=p["spatial_extent"],
+                                   temporal_extent=p["temporal_extent"], bands=["SCL"]).band("SCL")
+    scl_hit = scl.apply(lambda x: array_contains(p["scl_classes"], x))
+    return dilated.logical_or(scl_hit)
+
+
+def udf_path() -> Path:
+    """The UDF file the graphs embed."""
+    return udf_dir() / UDF_FILE
