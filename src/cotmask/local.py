@@ -18,6 +18,13 @@ in one place, by wrapping the engine's registry entries -- the graphs themselves
   LabelExists; geotrellis backends just set the labels);
 * ``array_contains(list, x)`` inside ``apply`` works per pixel (the engine hands the callback the
   whole array and answers one scalar);
+* ``array_create(data, repeat)`` repeats the elements of ``data`` (the engine's ``np.tile`` turns
+  ``[[1, 1, 1]]`` repeated 3 times into a 1 x 9 array instead of 3 x 3: wrong kernels);
+* ``aggregate_temporal_period`` calls the reducer once, on all periods padded with NaN: the
+  engine calls it per period, and the graph parser caches the intermediate nodes of a callback
+  across calls, so every multi-node reducer (e.g. an ``if`` choosing median or mean) silently
+  returned the first period's result for all periods. Periods are labelled by their first day, as
+  the geotrellis backends do (the engine: month end);
 * ``aggregate_spatial`` gets an in-memory cube (xvec sends the lazy graph to joblib workers, which
   cannot pickle it);
 * ``load_collection`` honours ``bands`` and ``temporal_extent`` (the engine ignores both for local
@@ -117,6 +124,50 @@ def _array_contains(data, value, **kwargs):
     return _ORIGINAL["array_contains"](data=data, value=value, **kwargs)
 
 
+def _array_create(data=None, repeat: int = 1, **kwargs):
+    items = np.asarray([] if data is None else data)
+    return np.concatenate([items] * int(repeat), axis=0) if items.size else items
+
+
+def period_start(times: np.ndarray, period: str) -> np.ndarray:
+    """First day of the openEO ``period`` (day, week, dekad, month, season, year) of each time stamp."""
+    import pandas as pd
+
+    t = pd.DatetimeIndex(times)
+    if period == "day":
+        return t.normalize().values
+    if period == "week":
+        return t.to_period("W-SUN").start_time.values
+    if period == "dekad":
+        return pd.to_datetime({"year": t.year, "month": t.month, "day": np.minimum((t.day - 1) // 10, 2) * 10 + 1}).values
+    if period == "month":
+        return t.to_period("M").start_time.values
+    if period == "season":  # DJF, MAM, JJA, SON; December starts the next year's winter
+        shifted = t + pd.DateOffset(months=1)
+        start_month = (shifted.month - 1) // 3 * 3  # 0, 3, 6, 9 in the shifted calendar
+        return (pd.to_datetime({"year": shifted.year, "month": start_month + 1, "day": 1}) - pd.DateOffset(months=1)).values
+    if period == "year":
+        return t.to_period("Y").start_time.values
+    raise ValueError(f"period {period!r} is not supported locally (day, week, dekad, month, season, year)")
+
+
+def _aggregate_temporal_period(data: xr.DataArray, reducer, period: str, dimension: str | None = None, **kwargs):
+    tdim = dimension or "t"
+    starts = period_start(data[tdim].values, period)
+    labels, group = np.unique(starts, return_inverse=True)
+    arr = np.moveaxis(np.asarray(data.values, dtype=float), data.dims.index(tdim), 0)
+    width = np.bincount(group).max()
+    padded = np.full((len(labels), width, *arr.shape[1:]), np.nan)
+    for g in range(len(labels)):
+        members = arr[group == g]
+        padded[g, :len(members)] = members
+    reduced = np.asarray(reducer(padded, axis=1, positional_parameters={"data": 0}))
+    dims = (tdim, *[d for d in data.dims if d != tdim])
+    coords = {k: v for k, v in data.coords.items() if tdim not in v.dims}
+    out = xr.DataArray(reduced, dims=dims, coords={**coords, tdim: labels}, attrs=data.attrs)
+    return out.transpose(*data.dims)
+
+
 def _aggregate_spatial(*args, **kwargs):
     load = lambda v: v.compute() if isinstance(v, xr.DataArray) else v  # noqa: E731
     return _ORIGINAL["aggregate_spatial"](*map(load, args), **{k: load(v) for k, v in kwargs.items()})
@@ -143,7 +194,8 @@ def _load_collection(*args, **kwargs) -> xr.DataArray:
 
 _WRAPPERS = {"apply_dimension": _apply_dimension, "run_udf": _run_udf, "rename_labels": _rename_labels,
              "array_contains": _array_contains, "aggregate_spatial": _aggregate_spatial,
-             "load_collection": _load_collection}
+             "load_collection": _load_collection, "array_create": _array_create,
+             "aggregate_temporal_period": _aggregate_temporal_period}
 
 
 def patch_local_processing() -> None:

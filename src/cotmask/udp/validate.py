@@ -1,0 +1,82 @@
+"""Check UDP arguments when the graph is built, so mistakes fail at once with a clear message."""
+
+from datetime import date
+
+from ..model import load_model
+from ..synth import S2_BANDS
+from .common import PERIODS, REDUCERS
+
+#: Band labels a Sentinel-2 collection may carry (spectral bands and L2A auxiliary layers).
+KNOWN_BANDS = set(S2_BANDS) | {"SCL", "AOT", "WVP", "SNW", "CLD", "dataMask"}
+
+
+def _geojson(geometries) -> dict:
+    """GeoJSON dict (WGS84) from a dict or a GeoDataFrame/GeoSeries; empty or invalid geometries raise."""
+    import shapely.geometry
+    from shapely.validation import explain_validity
+
+    if hasattr(geometries, "to_crs"):  # geopandas
+        if len(geometries) == 0:
+            raise ValueError("geometries: the GeoDataFrame is empty")
+        if geometries.crs is None:
+            raise ValueError("geometries: the GeoDataFrame has no CRS; set one (e.g. EPSG:4326)")
+        geometries = geometries.to_crs("EPSG:4326").__geo_interface__
+    if not isinstance(geometries, dict) or "type" not in geometries:
+        raise ValueError(f"geometries must be GeoJSON (dict) or a GeoDataFrame, got {type(geometries).__name__}")
+    feats = geometries.get("features") if geometries["type"] == "FeatureCollection" else [geometries]
+    if not feats:
+        raise ValueError("geometries: the FeatureCollection has no features")
+    for i, f in enumerate(feats):
+        try:
+            g = shapely.geometry.shape(f.get("geometry", f) if f.get("type") == "Feature" else f)
+        except Exception as e:
+            raise ValueError(f"geometries: feature {i} is not a valid GeoJSON geometry ({e})") from e
+        if not g.is_empty and not g.is_valid:
+            raise ValueError(f"geometries: feature {i} is invalid: {explain_validity(g)}")
+        if g.is_empty or g.area == 0:
+            raise ValueError(f"geometries: feature {i} is empty or has no area")
+        if g.geom_type not in ("Polygon", "MultiPolygon"):
+            raise ValueError(f"geometries: feature {i} is a {g.geom_type}; polygons are needed")
+        lon0, lat0, lon1, lat1 = g.bounds
+        if not (-180 <= lon0 and lon1 <= 180 and -90 <= lat0 and lat1 <= 90):
+            raise ValueError(f"geometries: feature {i} is not in longitude/latitude (WGS84) degrees: bounds {g.bounds}")
+    return geometries
+
+
+def validate_arguments(declared: list[str], arguments: dict) -> dict:
+    """Validated (and normalised) arguments for a UDP with the parameter names ``declared``."""
+    unknown = sorted(set(arguments) - set(declared))
+    if unknown:
+        raise ValueError(f"unknown arguments {unknown}; this process takes {sorted(declared)}")
+    a = dict(arguments)
+    if "bands" in a:
+        bad = sorted(set(a["bands"]) - KNOWN_BANDS)
+        if bad:
+            raise ValueError(f"unknown band labels {bad}; Sentinel-2 collections have {sorted(KNOWN_BANDS)}")
+        level = a.get("level") or ("L1C" if "B10" in a["bands"] else "L2A")
+        missing = [b for b in load_model(level).bands if b not in a["bands"]]
+        if missing:
+            raise ValueError(f"bands lack {missing}, needed by the cotmask {level} model")
+    if a.get("temporal_extent") is not None:
+        start, end = (date.fromisoformat(str(v)[:10]) if v else None for v in a["temporal_extent"])
+        if start and end and not start < end:
+            raise ValueError(f"temporal_extent is empty or inverted: {a['temporal_extent']} (start must be before end)")
+    if a.get("spatial_extent") is not None:
+        e = a["spatial_extent"]
+        if not (e["west"] < e["east"] and e["south"] < e["north"]):
+            raise ValueError(f"spatial_extent is empty or inverted: {e}")
+    th = load_model("L2A").thresholds
+    thin, opaque = a.get("thin_threshold", th["thin"]), a.get("opaque_threshold", th["opaque"])
+    if not 0 <= thin < opaque:
+        raise ValueError(f"thin_threshold ({thin}) must be >= 0 and below opaque_threshold ({opaque})")
+    for key, allowed in (("period", PERIODS), ("reducer", REDUCERS), ("min_class", (1, 2)),
+                         ("model", ("ensemble", "distilled")), ("level", ("L1C", "L2A", None))):
+        if key in a and a[key] not in allowed:
+            raise ValueError(f"{key} {a[key]!r} is not supported; choose one of {list(allowed)}")
+    if "buffer" in a and not (isinstance(a["buffer"], int) and 0 <= a["buffer"] <= 50):
+        raise ValueError(f"buffer must be an integer number of pixels in [0, 50], got {a['buffer']!r}")
+    if "scl_classes" in a and not all(isinstance(c, int) and 0 <= c <= 11 for c in a["scl_classes"]):
+        raise ValueError(f"scl_classes must be SCL codes 0-11, got {a['scl_classes']}")
+    if "geometries" in a:
+        a["geometries"] = _geojson(a["geometries"])
+    return a

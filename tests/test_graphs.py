@@ -1,0 +1,157 @@
+"""The UDPs: generated JSON without drift, standard processes only, and correct values when run locally."""
+
+import json
+
+import numpy as np
+import openeo_processes_dask.specs as specs
+import pytest
+import shapely
+import xarray as xr
+from pyproj import Transformer
+from scipy.ndimage import binary_dilation
+
+from cotmask.data import to_dn, write_collection
+from cotmask.local import run_graph_locally, run_udf_locally
+from cotmask.model import load_model
+from cotmask.samples import synthetic_timeseries
+from cotmask.udp import GRAPHS_DIR, PROCESSES, process_graph, render, screening_table
+
+CRS = "EPSG:32633"
+BOX_UTM = (500_160.0, 6_648_960.0, 500_940.0, 6_649_740.0)  # pixel edges inside the 64 x 64, 20 m landscape
+
+
+@pytest.fixture(scope="module")
+def series(tmp_path_factory) -> dict:
+    cube, truth = synthetic_timeseries("L2A", seed=0)
+    dn = to_dn(cube)
+    folder = tmp_path_factory.mktemp("collections")
+    path = write_collection(dn, folder / "l2a_series.nc", crs=CRS)
+    to_ll = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
+    x0, y0, x1, y1 = BOX_UTM
+    ring = [to_ll.transform(x, y) for x, y in [(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]]
+    back = shapely.Polygon([to_ll.transform(*xy, direction="INVERSE") for xy in ring])  # as the engine sees it
+    inside = shapely.contains_xy(back, *np.meshgrid(dn.x.values, dn.y.values))
+    spectral = list(load_model("L2A").bands)  # what the graphs load by default
+    classes = run_udf_locally(dn.sel(bands=spectral), {}).sel(bands="cloud_class")
+    return {"dn": dn, "truth": truth, "folder": folder, "base": {"collection_id": str(path), "spatial_extent": None,
+            "temporal_extent": ["2024-05-01", "2024-08-01"]}, "polygon": {"type": "Polygon", "coordinates": [ring]},
+            "inside": inside, "classes": classes, "spectral": spectral}
+
+
+def run(series: dict, process_id: str, **arguments) -> xr.DataArray:
+    return run_graph_locally(process_graph(process_id, **{**series["base"], **arguments}), series["folder"])
+
+
+@pytest.mark.parametrize("module", PROCESSES, ids=lambda m: m.PROCESS_ID)
+def test_graph_json_is_generated_and_standard(module) -> None:
+    path = GRAPHS_DIR / f"{module.PROCESS_ID}.json"
+    assert path.read_text() == render(module), f"{path.name} drifted: run `python -m cotmask.udp`"
+    udp = json.loads(path.read_text())
+    used = set()
+
+    def walk(graph: dict) -> None:
+        for node in graph.values():
+            used.add(node["process_id"])
+            for arg in node["arguments"].values():
+                if isinstance(arg, dict) and "process_graph" in arg:
+                    walk(arg["process_graph"])
+    walk(udp["process_graph"])
+    assert "run_udf" in used
+    assert all(hasattr(specs, p) or hasattr(specs, f"_{p}") for p in used - {"run_udf"}), used
+    assert all("description" in q and "schema" in q for q in udp["parameters"])
+
+
+def test_cloud_mask_graph_equals_udf(series: dict) -> None:
+    out = run(series, "cotmask_cloud_mask")
+    assert out.coords["bands"].values.tolist() == ["cot", "cot_std", "cloud_class"]
+    np.testing.assert_array_equal(out.sel(bands="cloud_class").transpose("t", "y", "x").values,
+                                  series["classes"].transpose("t", "y", "x").values)
+    agree = (out.sel(bands="cloud_class").transpose("t", "y", "x").values >= 1) == (series["truth"].cloud_class.values >= 1)
+    assert agree.mean() > 0.95  # known injected COT
+
+
+@pytest.mark.parametrize("min_class,buffer,scl", [(1, 0, []), (1, 2, []), (2, 1, [3, 8, 9, 10])])
+def test_masked_pixels_are_exactly_the_cloudy_ones(series: dict, min_class: int, buffer: int, scl: list) -> None:
+    out = run(series, "cotmask_mask_timeseries", min_class=min_class, buffer=buffer, scl_classes=scl)
+    assert out.coords["bands"].values.tolist() == series["spectral"]
+    cls = series["classes"].transpose("t", "y", "x").values
+    expected = np.stack([binary_dilation(c >= min_class, np.ones((2 * buffer + 1,) * 2)) if buffer else c >= min_class
+                         for c in cls])
+    expected |= np.isin(series["dn"].sel(bands="SCL").values, scl)
+    masked = np.isnan(out.sel(bands="B04").transpose("t", "y", "x").values)
+    np.testing.assert_array_equal(masked, expected)
+    kept = ~masked
+    np.testing.assert_array_equal(out.sel(bands="B04").transpose("t", "y", "x").values[kept],
+                                  series["dn"].sel(bands="B04").values[kept])
+
+
+def test_forest_composite_is_the_median_of_clear_observations(series: dict) -> None:
+    out = run(series, "cotmask_forest_composite", geometries=series["polygon"], buffer=0)
+    assert out.coords["bands"].values.tolist() == [*series["spectral"], "valid_count"]
+    assert out.sizes["t"] == 3  # May, June, July
+    dn = series["dn"].sel(bands="B8A").astype("float32")
+    clear = dn.where(series["classes"] < 1).where(xr.DataArray(series["inside"], dims=("y", "x")))
+    months = clear.t.dt.month.values
+    for i, month in enumerate((5, 6, 7)):
+        sel = clear.isel(t=np.flatnonzero(months == month))
+        expected = sel.median("t").values
+        got = out.sel(bands="B8A").isel(t=i).transpose("y", "x").values
+        np.testing.assert_allclose(got, expected, equal_nan=True)
+        count = out.sel(bands="valid_count").isel(t=i).transpose("y", "x").values
+        np.testing.assert_array_equal(count[series["inside"]], sel.notnull().sum("t").values[series["inside"]])
+    assert np.isnan(out.sel(bands="B8A").isel(t=0).transpose("y", "x").values[~series["inside"]]).all()
+
+
+def test_scene_screening_fractions_match_numpy(series: dict) -> None:
+    out = run(series, "cotmask_scene_screening", geometries=series["polygon"], resolution=0)
+    cls = series["classes"].transpose("t", "y", "x").values[:, series["inside"]]
+    got = out.isel(geometry=0).transpose("bands", "t")
+    np.testing.assert_allclose(got.sel(bands="cloudy_fraction").values, (cls >= 1).mean(axis=1), atol=1e-6)
+    np.testing.assert_allclose(got.sel(bands="opaque_fraction").values, (cls == 2).mean(axis=1), atol=1e-6)
+    np.testing.assert_allclose(got.sel(bands="valid_fraction").values, 1.0)
+    table = screening_table(out, max_cloud_fraction=0.3)
+    assert list(table.columns[:2]) == ["polygon", "date"] and len(table) == 6
+    assert table["usable"].tolist() == sorted(table["usable"].tolist(), reverse=True)
+    np.testing.assert_array_equal(table["usable"], table["cloudy_fraction"] <= 0.3)
+
+
+@pytest.mark.parametrize("arguments,match", [
+    ({"bands": ["B02", "B03", "B99"]}, "unknown band labels"),
+    ({"bands": ["B02", "B03", "B04"]}, "needed by the cotmask L2A model"),
+    ({"geometries": {"type": "Polygon", "coordinates": []}}, "empty"),
+    ({"geometries": {"type": "Polygon", "coordinates": [[[15, 60], [15.1, 60.1], [15.1, 60], [15, 60.1], [15, 60]]]}},
+     "invalid"),
+    ({"geometries": {"type": "FeatureCollection", "features": []}}, "no features"),
+    ({"temporal_extent": ["2024-08-01", "2024-05-01"]}, "inverted"),
+    ({"thin_threshold": 2.0, "opaque_threshold": 1.0}, "below opaque"),
+    ({"period": "fortnight"}, "period 'fortnight' is not supported"),
+    ({"colour": "red"}, "unknown arguments"),
+])
+def test_bad_arguments_fail_when_building(arguments: dict, match: str) -> None:
+    base = {"collection_id": "SENTINEL2_L2A", "spatial_extent": {"west": 15, "south": 60, "east": 15.1, "north": 60.1},
+            "temporal_extent": ["2024-05-01", "2024-08-01"],
+            "geometries": {"type": "Polygon", "coordinates": [[[15, 60], [15.1, 60], [15.1, 60.1], [15, 60.1], [15, 60]]]}}
+    with pytest.raises(ValueError, match=match):
+        process_graph("cotmask_forest_composite", **{**base, **arguments})
+
+
+def test_period_start_labels() -> None:
+    from cotmask.local import period_start
+
+    t = np.array(["2024-01-15", "2024-02-29", "2024-03-01", "2024-06-10", "2024-06-11", "2024-06-30", "2024-12-05"],
+                 dtype="datetime64[ns]")
+    as_str = lambda a: [str(v)[:10] for v in a]  # noqa: E731
+    assert as_str(period_start(t, "dekad")) == ["2024-01-11", "2024-02-21", "2024-03-01", "2024-06-01", "2024-06-11",
+                                                "2024-06-21", "2024-12-01"]
+    assert as_str(period_start(t, "season")) == ["2023-12-01", "2023-12-01", "2024-03-01", "2024-06-01", "2024-06-01",
+                                                 "2024-06-01", "2024-12-01"]
+    assert as_str(period_start(t, "month"))[:3] == ["2024-01-01", "2024-02-01", "2024-03-01"]
+
+
+def test_composite_reducer_choice_and_season(series: dict) -> None:
+    out = run(series, "cotmask_forest_composite", geometries=series["polygon"], buffer=0, reducer="max", period="season")
+    assert [str(v)[:10] for v in out.t.values] == ["2024-03-01", "2024-06-01"]  # MAM, JJA
+    dn = series["dn"].sel(bands="B03").astype("float32")
+    clear = dn.where(series["classes"] < 1).where(xr.DataArray(series["inside"], dims=("y", "x")))
+    jja = clear.isel(t=np.flatnonzero(clear.t.dt.month.values >= 6)).max("t").values
+    np.testing.assert_allclose(out.sel(bands="B03").isel(t=1).transpose("y", "x").values, jja, equal_nan=True)
