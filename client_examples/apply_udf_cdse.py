@@ -1,0 +1,38 @@
+"""(a) The cotmask UDF on a CDSE Sentinel-2 L2A cube: COT, spread and cloud class for June 2024.
+
+    python client_examples/apply_udf_cdse.py --dry-run     # print the graph, no connection
+    python client_examples/apply_udf_cdse.py               # run on CDSE (OIDC login), writes out/cotmask_cdse.nc
+"""
+
+from pathlib import Path
+
+import openeo
+from openeo.rest.datacube import DataCube
+
+from cotmask.client import connect, example_parser, print_graph
+from cotmask.model import load_model
+from cotmask.udf_build import udf_dir
+
+EXTENT = {"west": 14.50, "south": 59.90, "east": 14.56, "north": 59.93}  # forest near Ludvika, Sweden
+BANDS = list(load_model("L2A").bands)
+
+
+def main() -> None:
+    """Build (and unless --dry-run, run) the graph."""
+    a = example_parser(__doc__.splitlines()[0]).parse_args()
+    conn = None if a.dry_run else connect(a.backend)
+    cube = DataCube.load_collection("SENTINEL2_L2A", connection=conn, spatial_extent=EXTENT,
+                                    temporal_extent=["2024-06-01", "2024-07-01"], bands=BANDS)
+    udf = openeo.UDF.from_file(udf_dir() / "cotmask_udf.py", context={"offset": 0, "model": "ensemble"})
+    result = cube.apply_dimension(dimension="bands", process=udf).rename_labels("bands", ["cot", "cot_std", "cloud_class"])
+    if a.dry_run:
+        print_graph(result)
+        return
+    out = Path(a.output) / "cotmask_cdse.nc"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    result.execute_batch(out, title="cotmask on CDSE")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+"""(d) Which scenes are worth downloading? Cloudy fraction per date for forest stands from a GeoPackage.
+
+    python client_examples/screen_stands.py stands.gpkg --dry-run
+    python client_examples/screen_stands.py stands.gpkg --max-cloud 0.1     # table sorted by usability
+"""
+
+import geopandas as gpd
+
+from cotmask.client import connect, example_parser, print_graph, udp_cube
+from cotmask.udp import screening_table
+
+
+def main() -> None:
+    """Screen the stands' scenes (or print the graph with --dry-run)."""
+    ap = example_parser(__doc__.splitlines()[0])
+    ap.add_argument("stands", help="GeoPackage (or any file geopandas reads) with stand polygons")
+    ap.add_argument("--start", default="2024-05-01")
+    ap.add_argument("--end", default="2024-09-01")
+    ap.add_argument("--max-cloud", type=float, default=0.1, help="usable if the cloudy fraction is at most this")
+    a = ap.parse_args()
+    stands = gpd.read_file(a.stands).to_crs("EPSG:4326")
+    west, south, east, north = stands.total_bounds
+    conn = None if a.dry_run else connect(a.backend)
+    cube = udp_cube("cotmask_scene_screening", a.namespace, conn, geometries=stands,
+                    spatial_extent={"west": west, "south": south, "east": east, "north": north},
+                    temporal_extent=[a.start, a.end], resolution=60)
+    if a.dry_run:
+        print_graph(cube)
+        return
+    import pandas as pd
+
+    raw = cube.execute()  # aggregate_spatial result: {date: [[cloudy, opaque, valid], ...per stand]}
+    rows = [{"date": d, "polygon": i, "cloudy_fraction": v[0], "opaque_fraction": v[1], "valid_fraction": v[2]}
+            for d, per_stand in raw.items() for i, v in enumerate(per_stand) if v and v[0] is not None]
+    print(screening_table(pd.DataFrame(rows), max_cloud_fraction=a.max_cloud).to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()
