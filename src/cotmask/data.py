@@ -53,10 +53,15 @@ def s2cloudless_cube(path: str | Path | None = None, date: str = "2017-01-01") -
 
 
 def to_dn(reflectance: xr.DataArray, offset: int = 0) -> xr.DataArray:
-    """Reflectance -> uint16 DN as ESA / backends deliver them (``DN = refl * 10000 - offset``; NaN -> 0)."""
-    dn = np.round(reflectance.fillna(0) * 10000 - offset).clip(0, 65535)
+    """Reflectance -> uint16 DN as ESA / backends deliver them (``DN = refl * 10000 - offset``; NaN -> 0).
+
+    Only spectral bands (B01...B12) are scaled; class layers such as SCL keep their codes.
+    """
+    spectral = xr.DataArray([str(b).startswith("B") for b in reflectance.bands.values], dims="bands",
+                            coords={"bands": reflectance.bands})
+    dn = xr.where(spectral, np.round(reflectance.fillna(0) * 10000 - offset), reflectance.fillna(0)).clip(0, 65535)
     dn = dn.where(reflectance.notnull(), 0)
-    out = dn.astype(np.uint16)
+    out = dn.astype(np.uint16).transpose(*reflectance.dims)
     out.attrs = {**reflectance.attrs, "units": "DN", "radiometric_offset": offset, "scale": 1e-4}
     return out
 

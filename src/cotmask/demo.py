@@ -1,8 +1,12 @@
-"""``cotmask demo``: run the cotmask graph locally on a real Sentinel-2 scene and write the results.
+"""``cotmask demo``: run the cotmask graphs locally and write the results.
 
-Outputs in the output folder: ``cotmask.nc`` (cot, cot_std, cloud_class), ``scenes.csv`` (per
-date: cloudy fractions by cotmask and by the SCL rule where SCL exists) and ``quicklook_<date>.png``
-(true colour | COT | classes | SCL-based mask, or the B10 cirrus band where the input has no SCL).
+Part 1, the real Sentinel-2 L1C scene (or ``--input``): ``cotmask.nc`` (cot, cot_std, cloud_class),
+``scenes.csv`` and ``quicklook_<date>.png`` (true colour | COT | classes | SCL-based mask, or the B10
+cirrus band where the input has no SCL).
+Part 2, a generated multi-date L2A series over a synthetic forest landscape (with an SCL band that,
+like Sen2Cor, misses thin cloud): its rows in ``scenes.csv``, ``series_quicklook.png``, the monthly
+composite of ``cotmask_forest_composite`` (``composite.nc``, ``composite.png``) and the
+``cotmask_scene_screening`` table (``screening.csv``).
 """
 
 from pathlib import Path
@@ -25,6 +29,16 @@ def load_input(path: str | Path | None) -> tuple[xr.DataArray, str]:
     cube = ds[[v for v in ds.data_vars if v not in ("crs", "spatial_ref")]].to_array("bands")
     dims = [d for d in ("t", "bands", "y", "x") if d in cube.dims]
     return cube.transpose(*dims).load(), str(ds.attrs.get("source", path))
+
+
+def to_netcdf(cube: xr.DataArray, path: Path, attrs: dict | None = None) -> Path:
+    """Write a (t, bands, y, x) cube as a netCDF with one variable per band (only netCDF-safe attributes)."""
+    ds = cube.to_dataset("bands")
+    ds.attrs = {k: v for k, v in {**cube.attrs, **(attrs or {})}.items() if isinstance(v, (str, int, float))}
+    for v in ds.data_vars.values():
+        v.attrs = {k: a for k, a in v.attrs.items() if isinstance(a, (str, int, float))}
+    ds.to_netcdf(path)
+    return path
 
 
 def scene_table(result: xr.DataArray, scl: xr.DataArray | None) -> pd.DataFrame:
@@ -80,6 +94,95 @@ def quicklook(dn: xr.DataArray, result: xr.DataArray, date_index: int, path: Pat
     return path
 
 
+def _series_part(out_dir: Path, context: dict, progress, task) -> dict:
+    """Part 2: the generated multi-date L2A series through the cloud-mask, composite and screening UDPs."""
+    from pyproj import Transformer
+
+    from .samples import synthetic_timeseries
+    from .udp import process_graph, screening_table
+
+    cube, _ = synthetic_timeseries("L2A", seed=0)
+    dn = to_dn(cube)
+    collection = write_collection(dn, out_dir / "series_collection.nc", crs="EPSG:32633")
+    base = {"collection_id": str(collection), "spatial_extent": None,
+            "temporal_extent": [str(dn.t.values[0])[:10], "2024-08-01"],
+            **{k: v for k, v in context.items() if k in ("thin_threshold", "opaque_threshold", "model", "offset")}}
+    to_ll = Transformer.from_crs("EPSG:32633", "EPSG:4326", always_xy=True)
+    x0, x1, y0, y1 = float(dn.x[8]), float(dn.x[56]), float(dn.y[56]), float(dn.y[8])
+    stand = {"type": "Polygon", "coordinates": [[to_ll.transform(x, y) for x, y in
+                                                 [(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]]]}
+    progress.update(task, advance=1, description="series: cotmask_cloud_mask")
+    masks = run_graph_locally(process_graph("cotmask_cloud_mask", **base), out_dir).transpose("t", "bands", "y", "x")
+    progress.update(task, advance=1, description="series: cotmask_forest_composite")
+    comp = run_graph_locally(process_graph("cotmask_forest_composite", **base, geometries=stand, buffer=1),
+                             out_dir).transpose("t", "bands", "y", "x")
+    to_netcdf(comp, out_dir / "composite.nc")
+    progress.update(task, advance=1, description="series: cotmask_scene_screening")
+    screen = run_graph_locally(process_graph("cotmask_scene_screening", **base, geometries=stand, resolution=0), out_dir)
+    table = screening_table(screen, max_cloud_fraction=0.1)
+    table.to_csv(out_dir / "screening.csv", index=False)
+    series_png = series_quicklook(dn, masks, out_dir / "series_quicklook.png")
+    comp_png = composite_quicklook(comp, out_dir / "composite.png")
+    return {"masks": masks, "scl": dn.sel(bands="SCL"), "screening": table,
+            "files": [out_dir / "composite.nc", out_dir / "screening.csv", series_png, comp_png]}
+
+
+def _rgb(cube: xr.DataArray) -> np.ndarray:
+    return np.clip(np.stack([cube.sel(bands=b).values for b in ("B04", "B03", "B02")], -1) * 1e-4 / 0.15, 0, 1) ** 0.7
+
+
+def series_quicklook(dn: xr.DataArray, masks: xr.DataArray, path: Path) -> Path:
+    """Per date of the series: true colour, cotmask classes and the SCL cloud mask."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
+
+    n = dn.sizes["t"]
+    fig, ax = plt.subplots(3, n, figsize=(2.3 * n, 7.2), constrained_layout=True)
+    cmap = ListedColormap(["#2a7f3f", "#f2c12e", "#ffffff"])
+    for i in range(n):
+        ax[0, i].imshow(_rgb(dn.isel(t=i)))
+        ax[0, i].set_title(str(dn.t.values[i])[:10], fontsize=9)
+        ax[1, i].imshow(masks.isel(t=i).sel(bands="cloud_class").values, cmap=cmap, vmin=-0.5, vmax=2.5,
+                        interpolation="nearest")
+        ax[2, i].imshow(dn.isel(t=i).sel(bands="SCL").isin(SCL_CLOUDY).values, cmap="gray", vmin=0, vmax=1)
+    for a in ax.ravel():
+        a.set_xticks([])
+        a.set_yticks([])
+    for row, label in enumerate(("true colour", "cotmask class", "SCL 8/9/10")):
+        ax[row, 0].set_ylabel(label)
+    fig.suptitle("generated L2A series over a synthetic forest (not observed data): "
+                 "cotmask green clear / yellow thin / white opaque vs SCL", fontsize=9)
+    fig.savefig(path, dpi=70)
+    plt.close(fig)
+    return path
+
+
+def composite_quicklook(comp: xr.DataArray, path: Path) -> Path:
+    """Per period: the composite in true colour and its valid_count."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = comp.sizes["t"]
+    fig, ax = plt.subplots(2, n, figsize=(2.6 * n, 5.4), constrained_layout=True, squeeze=False)
+    for i in range(n):
+        ax[0, i].imshow(np.where(np.isnan(_rgb(comp.isel(t=i))), 0.5, _rgb(comp.isel(t=i))))
+        ax[0, i].set_title(f"median composite {str(comp.t.values[i])[:7]}", fontsize=8)
+        im = ax[1, i].imshow(comp.isel(t=i).sel(bands="valid_count").values, vmin=0, vmax=2, cmap="viridis")
+    fig.colorbar(im, ax=ax[1, :].tolist(), shrink=0.8, label="clear observations")
+    for a in ax.ravel():
+        a.set_xticks([])
+        a.set_yticks([])
+    fig.suptitle("cotmask_forest_composite (grey: no clear observation / outside the stand)", fontsize=9)
+    fig.savefig(path, dpi=70)
+    plt.close(fig)
+    return path
+
+
 def run_demo(out_dir: Path, input_path: str | None = None, context: dict | None = None) -> dict[str, Path]:
     """Run the demo; returns the paths written."""
     from rich.console import Console
@@ -88,7 +191,7 @@ def run_demo(out_dir: Path, input_path: str | None = None, context: dict | None 
     console = Console()
     out_dir.mkdir(parents=True, exist_ok=True)
     with Progress(console=console) as progress:
-        task = progress.add_task("loading input", total=5)
+        task = progress.add_task("loading input", total=8)
         dn, credit = load_input(input_path)
         scl = dn.sel(bands="SCL") if "SCL" in dn.bands else None
         model_bands = [b for b in dn.bands.values.tolist() if b != "SCL"]
@@ -97,18 +200,20 @@ def run_demo(out_dir: Path, input_path: str | None = None, context: dict | None 
         result = run_graph_locally(udf_cube_graph(collection, model_bands, context or {}), out_dir)
         result = result.transpose("t", "bands", "y", "x")
         progress.update(task, advance=1, description="writing netCDF")
-        ds = result.to_dataset("bands")
-        ds.attrs = {"source": credit, "produced_by": "cotmask demo", **{k: str(v) for k, v in (context or {}).items()}}
-        nc = out_dir / "cotmask.nc"
-        ds.to_netcdf(nc)
-        progress.update(task, advance=1, description="scene table")
-        table = scene_table(result, scl)
+        nc = to_netcdf(result, out_dir / "cotmask.nc", {"source": credit, "produced_by": "cotmask demo",
+                                                        **{k: str(v) for k, v in (context or {}).items()}})
+        progress.update(task, advance=1, description="quicklooks")
+        series = _series_part(out_dir, context or {}, progress, task)
+        table = pd.concat([scene_table(result, scl).assign(scene="input scene"),
+                           scene_table(series["masks"], series["scl"]).assign(scene="generated L2A series")])
         csv = out_dir / "scenes.csv"
         table.to_csv(csv, index=False)
-        progress.update(task, advance=1, description="quicklooks")
         pngs = [quicklook(dn, result, i, out_dir / f"quicklook_{d}.png", f"cotmask on {d}", credit, scl)
-                for i, d in enumerate(table["date"])]
+                for i, d in enumerate(pd.to_datetime(result.t.values).strftime("%Y-%m-%d"))]
         progress.update(task, advance=1, description="done")
     console.print(table.to_string(index=False))
-    console.print(f"[bold]wrote[/bold] {nc}\n      {csv}\n      " + "\n      ".join(map(str, pngs)))
-    return {"netcdf": nc, "table": csv, **{f"png{i}": p for i, p in enumerate(pngs)}}
+    console.print("scene screening (generated series, one stand):")
+    console.print(series["screening"].to_string(index=False))
+    files = [nc, csv, *pngs, *series["files"]]
+    console.print("[bold]wrote[/bold] " + "\n      ".join(map(str, files)))
+    return {p.name: p for p in files}

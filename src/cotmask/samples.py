@@ -42,13 +42,13 @@ def cloud_fields(n: int, ny: int, nx: int, rng: np.random.Generator) -> dict[str
     return {"cot": cot, "ice": ice, "top_km": top}
 
 
-def _landscape(ny: int, nx: int, rng: np.random.Generator) -> np.ndarray:
-    """Surface-type map from Voronoi patches (mostly forest), indices into ``SURFACES``."""
+def _landscape(ny: int, nx: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Voronoi patches (mostly forest): patch index map (ny, nx) and each patch's index into ``SURFACES``."""
     kinds = ["conifer_forest"] * 6 + ["deciduous_forest"] * 3 + ["clearcut_bare_soil"] * 2 + ["water", "agriculture_grass"]
     pts = rng.uniform(0, 1, (len(kinds), 2)) * [ny, nx]
     yy, xx = np.mgrid[:ny, :nx]
-    nearest = np.argmin((yy[..., None] - pts[:, 0]) ** 2 + (xx[..., None] - pts[:, 1]) ** 2, axis=-1)
-    return np.array([SURFACES.index(k) for k in kinds])[nearest]
+    patch = np.argmin((yy[..., None] - pts[:, 0]) ** 2 + (xx[..., None] - pts[:, 1]) ** 2, axis=-1)
+    return patch, np.array([SURFACES.index(k) for k in kinds])
 
 
 def _scl(surface: np.ndarray, cot: np.ndarray, ice: bool) -> np.ndarray:
@@ -65,9 +65,11 @@ def synthetic_timeseries(level: str = "L2A", size: int = 64, seed: int = 0) -> t
     (t, y, x), ``surface`` (y, x), ``cloud_class`` (0/1/2 at the default thresholds).
     """
     rng = np.random.default_rng(seed)
-    surface = _landscape(size, size, rng)
+    patch, patch_kind = _landscape(size, size, rng)
+    surface = patch_kind[patch]
     n_px = size * size
-    refl = sample_surfaces(surface.ravel(), rng, np.full(n_px, np.cos(np.radians(45))))
+    spectra = sample_surfaces(patch_kind, rng, np.full(len(patch_kind), np.cos(np.radians(45))))  # one per patch
+    refl = spectra[patch.ravel()] * rng.normal(1.0, 0.05, (n_px, 1))  # within-patch texture
     clouds = cloud_fields(len(DATES), size, size, rng)
     bands = list(S2_BANDS) if level == "L1C" else [*L2A_BANDS, "SCL"]
     out = np.zeros((len(DATES), len(bands), size, size), dtype=np.float32)
