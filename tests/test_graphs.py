@@ -14,7 +14,7 @@ from cotmask.data import to_dn, write_collection
 from cotmask.local import run_graph_locally, run_udf_locally
 from cotmask.model import load_model
 from cotmask.samples import synthetic_timeseries
-from cotmask.udp import GRAPHS_DIR, PROCESSES, process_graph, render, screening_table
+from cotmask.udp import GRAPHS_DIR, PROCESSES, benchmark_scenario, process_graph, render, screening_table
 
 CRS = "EPSG:32633"
 BOX_UTM = (500_160.0, 6_648_960.0, 500_940.0, 6_649_740.0)  # pixel edges inside the 64 x 64, 20 m landscape
@@ -46,6 +46,8 @@ def run(series: dict, process_id: str, **arguments) -> xr.DataArray:
 def test_graph_json_is_generated_and_standard(module) -> None:
     path = GRAPHS_DIR / f"{module.PROCESS_ID}.json"
     assert path.read_text() == render(module), f"{path.name} drifted: run `python -m cotmask.udp`"
+    scenario = GRAPHS_DIR / "benchmark_scenarios" / path.name
+    assert scenario.read_text() == benchmark_scenario(module), f"{scenario} drifted: run `python -m cotmask.udp`"
     udp = json.loads(path.read_text())
     used = set()
 

@@ -123,3 +123,35 @@ def test_predict_chunking_does_not_change_results() -> None:
     x = _pixels(1000)
     a, b = cotmask.predict(x, "L1C", chunk_size=64), cotmask.predict(x, "L1C", chunk_size=100000)
     np.testing.assert_array_equal(a["cot"], b["cot"])
+
+
+def test_shipped_models_come_from_the_documented_training_command() -> None:
+    """models/ was made by `python training/train.py` with its defaults (seed, samples, recipe)."""
+    import sys
+
+    sys.path.insert(0, str(model_path("L1C").parents[1] / "training"))
+    import train
+
+    defaults = {a.dest: a.default for a in train.build_parser()._actions if a.dest != "help"}
+    expected = TrainConfig(members=defaults["members"], steps=defaults["steps"], seed=defaults["seed"],
+                           class_edges=tuple(float(e) for e in defaults["class_edges"].split(","))).to_dict()
+    for level in ("L1C", "L2A"):
+        meta = {p.key: json.loads(p.value) for p in onnx.load(model_path(level, "ensemble")).metadata_props}
+        assert meta["training"]["config"] == json.loads(json.dumps(expected))
+        assert meta["training"]["n_samples"] == defaults["samples"] and meta["training"]["data_seed"] == defaults["seed"]
+
+
+def test_model_card_metrics_match_a_fresh_evaluation() -> None:
+    """models/metrics.json (and the card) are what training/evaluate.py gives for the shipped models."""
+    import sys
+
+    sys.path.insert(0, str(model_path("L1C").parents[1] / "training"))
+    import evaluate
+
+    shipped = json.loads((model_path("L1C").parent / "metrics.json").read_text())
+    fresh, _ = evaluate.evaluate(60_000, 1001)
+    for name, res in fresh.items():
+        if name.startswith("cotmask"):
+            for key in ("thin_detected_as_cloud", "snow_cloudless_false_cloud_rate", "haze_flagged_rate"):
+                assert res[key] == pytest.approx(shipped[name][key], abs=1e-3), (name, key)
+            assert res["detection"]["balanced_accuracy"] == pytest.approx(shipped[name]["detection"]["balanced_accuracy"], abs=1e-3)

@@ -15,8 +15,8 @@ from cotmask.smhi import load_smhi
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def main() -> None:
-    """Parse options and build the models."""
+def build_parser() -> argparse.ArgumentParser:
+    """The command's options; their defaults are the shipped models' recipe."""
     ap = argparse.ArgumentParser(description="Train cotmask ensembles + distilled models and export ONNX.")
     ap.add_argument("--samples", type=int, default=300_000, help="synthetic training samples")
     ap.add_argument("--members", type=int, default=10, help="ensemble members")
@@ -29,7 +29,12 @@ def main() -> None:
     ap.add_argument("--smhi", type=Path, help="train on an SMHI-format file instead of generated data "
                     "(its L2A model then sees TOA values without B10)")
     ap.add_argument("--quick", action="store_true", help="tiny run: 20k samples, 3 members, 500 steps")
-    a = ap.parse_args()
+    return ap
+
+
+def main() -> None:
+    """Parse options and build the models."""
+    a = build_parser().parse_args()
     if a.quick:
         a.samples, a.members, a.steps = 20_000, 3, 500
     cfg = TrainConfig(members=a.members, steps=a.steps, seed=a.seed,

@@ -50,13 +50,34 @@ def render(module: ModuleType) -> str:
     return json.dumps(process_dict(module), indent=1) + "\n"
 
 
+#: Benchmark scenario area: a forest near Ludvika, Sweden; summer 2024.
+SCENARIO_EXTENT = {"west": 14.50, "south": 59.90, "east": 14.56, "north": 59.93}
+SCENARIO_FOREST = {"type": "Polygon", "coordinates": [[[14.505, 59.905], [14.555, 59.905], [14.555, 59.928],
+                                                       [14.505, 59.928], [14.505, 59.905]]]}
+
+
+def benchmark_scenario(module: ModuleType, namespace: str = "user") -> str:
+    """APEx-style benchmark scenario JSON for one process (CDSE, the Swedish forest area, summer 2024)."""
+    names = {q.name for q in module.parameters()}
+    args = {"spatial_extent": SCENARIO_EXTENT, "temporal_extent": ["2024-06-01", "2024-09-01"],
+            **({"geometries": SCENARIO_FOREST} if "geometries" in names else {})}
+    scenario = [{"id": f"{module.PROCESS_ID}_sweden_summer2024", "type": "openeo",
+                 "description": f"{module.SUMMARY}: forest near Ludvika, Sweden, June-August 2024",
+                 "backend": "openeo.dataspace.copernicus.eu",
+                 "process_graph": {"cotmask": {"process_id": module.PROCESS_ID, "namespace": namespace,
+                                               "arguments": check_arguments(module.PROCESS_ID, **args), "result": True}},
+                 "reference_data": {}}]
+    return json.dumps(scenario, indent=1) + "\n"
+
+
 def main() -> None:
-    """Write every UDP's JSON."""
-    GRAPHS_DIR.mkdir(exist_ok=True)
+    """Write every UDP's JSON and its benchmark scenario."""
+    (GRAPHS_DIR / "benchmark_scenarios").mkdir(parents=True, exist_ok=True)
     for m in PROCESSES:
         path = GRAPHS_DIR / f"{m.PROCESS_ID}.json"
         path.write_text(render(m))
-        print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")
+        (GRAPHS_DIR / "benchmark_scenarios" / f"{m.PROCESS_ID}.json").write_text(benchmark_scenario(m))
+        print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB) and its benchmark scenario")
 
 
 __all__ = ["PROCESSES", "check_arguments", "get", "main", "process_dict", "process_graph", "render", "screening_table"]
