@@ -4,12 +4,10 @@
     python client_examples/apply_udf_cdse.py               # run on CDSE (OIDC login), writes out/cotmask_cdse.nc
 """
 
-from pathlib import Path
-
 import openeo
 from openeo.rest.datacube import DataCube
 
-from cotmask.client import connect, example_parser, print_graph
+from cotmask.client import connect, example_parser, finish
 from cotmask.model import load_model
 from cotmask.udf_build import udf_dir
 
@@ -25,13 +23,7 @@ def main() -> None:
                                     temporal_extent=["2024-06-01", "2024-07-01"], bands=BANDS)
     udf = openeo.UDF.from_file(udf_dir() / "cotmask_udf.py", context={"offset": 0, "model": "ensemble"})
     result = cube.apply_dimension(dimension="bands", process=udf).rename_labels("bands", ["cot", "cot_std", "cloud_class"])
-    if a.dry_run:
-        print_graph(result)
-        return
-    out = Path(a.output) / "cotmask_cdse.nc"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    result.execute_batch(out, title="cotmask on CDSE")
-    print(f"wrote {out}")
+    finish(result, a.dry_run, a.output, "cotmask_cdse.nc", "cotmask on CDSE")
 
 
 if __name__ == "__main__":

@@ -4,9 +4,7 @@
     python client_examples/forest_composite_sweden.py            # needs the UDPs published (publish_udps.py)
 """
 
-from pathlib import Path
-
-from cotmask.client import connect, example_parser, print_graph, udp_cube
+from cotmask.client import connect, example_parser, finish, udp_cube
 
 FOREST = {"type": "Polygon", "coordinates": [[[14.505, 59.905], [14.555, 59.905], [14.555, 59.928], [14.505, 59.928],
                                               [14.505, 59.905]]]}
@@ -20,13 +18,7 @@ def main() -> None:
     cube = udp_cube("cotmask_forest_composite", a.namespace, conn, spatial_extent=EXTENT,
                     temporal_extent=["2024-05-01", "2024-09-01"], geometries=FOREST, period="month",
                     reducer="median", buffer=2, scl_classes=[3])
-    if a.dry_run:
-        print_graph(cube)
-        return
-    out = Path(a.output) / "forest_composite_2024.nc"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    cube.execute_batch(out, title="cotmask monthly forest composite")
-    print(f"wrote {out}")
+    finish(cube, a.dry_run, a.output, "forest_composite_2024.nc", "cotmask monthly forest composite")
 
 
 if __name__ == "__main__":

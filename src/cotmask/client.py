@@ -2,6 +2,7 @@
 
 import argparse
 import json
+from pathlib import Path
 
 from openeo.internal.graph_building import PGNode
 from openeo.rest.datacube import DataCube
@@ -48,3 +49,14 @@ def print_graph(cube) -> None:
         return [short(v) for v in node] if isinstance(node, list) else node
 
     print(json.dumps(short(graph), indent=1))
+
+
+def finish(cube, dry_run: bool, output: str, filename: str, title: str) -> None:
+    """Print the graph (dry run) or run it as a batch job and write ``output/filename``."""
+    if dry_run:
+        print_graph(cube)
+        return
+    out = Path(output) / filename
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cube.execute_batch(out, title=title)
+    print(f"wrote {out}")
