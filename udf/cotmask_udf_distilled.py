@@ -162,8 +162,10 @@ def cloud_mask_cube(cube: xr.DataArray, context: dict | None, get_model: Callabl
     opaque = float(ctx["opaque_threshold"] if ctx["opaque_threshold"] is not None else model.thresholds["opaque"])
     if not thin < opaque:
         raise ValueError(f"thin_threshold ({thin}) must be below opaque_threshold ({opaque})")
-    sub = cube.sel({bdim: [labels[b] for b in model.bands]})
-    data = np.moveaxis(np.asarray(sub.values), sub.dims.index(bdim), -1)  # (..., n_bands): a view, no copy
+    values = np.asarray(cube.values)  # no copy for numpy-backed cubes
+    order = list(cube.coords[bdim].values)
+    band_idx = [order.index(labels[b]) for b in model.bands]
+    data = np.moveaxis(values, cube.dims.index(bdim), -1)  # (..., all bands): a view
     lead = data.shape[:-1]
     data = data.reshape((1,) * max(0, 3 - data.ndim) + data.shape)  # at least (rows, cols, bands)
     out = np.empty((*data.shape[:-1], 3), dtype=np.float32)
@@ -173,7 +175,7 @@ def cloud_mask_cube(cube: xr.DataArray, context: dict | None, get_model: Callabl
     for idx in np.ndindex(*data.shape[:-3]):
         for r0 in range(0, data.shape[-3], rows):
             sl = (*idx, slice(r0, r0 + rows))
-            raw = np.asarray(data[sl], dtype=np.float32).reshape(-1, data.shape[-1])
+            raw = np.asarray(data[sl][..., band_idx], dtype=np.float32).reshape(-1, len(band_idx))  # chunk copy only
             bad = ~np.isfinite(raw).all(axis=1)
             if nodata is not None:
                 bad |= (raw == np.float32(nodata)).any(axis=1)
@@ -186,12 +188,12 @@ def cloud_mask_cube(cube: xr.DataArray, context: dict | None, get_model: Callabl
             cot, std = model.run(check_reflectance(refl, "reflectance (after scale/offset)"), chunk)
             out[sl] = np.stack([cot, std, classify(cot, thin, opaque)], axis=-1).reshape(out[sl].shape)
     out = out.reshape(*lead, 3)
-    dims = [d for d in sub.dims if d != bdim] + [bdim]
-    coords = {k: v for k, v in sub.coords.items() if bdim not in v.dims}
+    dims = [d for d in cube.dims if d != bdim] + [bdim]
+    coords = {k: v for k, v in cube.coords.items() if bdim not in v.dims}
     coords[bdim] = list(OUTPUT_BANDS)
     result = xr.DataArray(out, dims=dims, coords=coords, attrs={"cotmask_level": level, "cotmask_model": model.kind,
                                                                  "thin_threshold": thin, "opaque_threshold": opaque})
-    return result.transpose(*sub.dims)
+    return result.transpose(*cube.dims)
 
 
 # ---- entry points ----
