@@ -136,3 +136,9 @@ def test_local_graph_equals_direct_udf(scene: xr.DataArray, tmp_path) -> None:
     direct = run_udf_locally(scene, ctx)
     assert res.coords["bands"].values.tolist() == ["cot", "cot_std", "cloud_class"]
     np.testing.assert_array_equal(res.transpose(*direct.dims).values, direct.values)
+
+
+def test_lazy_dask_cloud_mask_equals_the_udf(scene: xr.DataArray) -> None:
+    lazy = cotmask.cloud_mask(scene.chunk({"y": 50, "x": 40}), {"model": "distilled"})
+    assert lazy.chunks is not None  # nothing computed yet
+    np.testing.assert_array_equal(lazy.compute().values, run_udf_locally(scene, {"model": "distilled"}).values)

@@ -50,3 +50,31 @@ def predict(reflectance: np.ndarray, level: str = "L1C", kind: str = "ensemble",
     thin = model.thresholds["thin"] if thin is None else thin
     opaque = model.thresholds["opaque"] if opaque is None else opaque
     return {"cot": cot, "cot_std": std, "cloud_class": classify(cot, thin, opaque)}
+
+
+def cloud_mask(cube: "xr.DataArray", context: dict | None = None, threads: int = 0) -> "xr.DataArray":
+    """COT, spread and class (bands cot, cot_std, cloud_class) for a labelled cube, like the UDF.
+
+    Works eagerly on numpy-backed cubes and lazily on dask-backed ones (``xarray.apply_ufunc`` with
+    ``dask="parallelized"``: each chunk is processed independently, so a ``dask.distributed`` cluster
+    spreads the work). ``context`` takes the UDF's keys (level, scale, offset, thresholds, model, ...).
+    """
+    import xarray as xr
+
+    from .core import OUTPUT_BANDS, _band_dim, cloud_mask_cube
+
+    bdim = _band_dim(cube)
+    get = lambda level, kind: load_model(level, kind, threads)  # noqa: E731
+    if cube.chunks is None:
+        return cloud_mask_cube(cube, context, get)
+    labels = list(cube.coords[bdim].values)
+    other = [d for d in cube.dims if d != bdim]
+
+    def block(arr: np.ndarray) -> np.ndarray:
+        da = xr.DataArray(arr, dims=[*other, bdim], coords={bdim: labels})
+        return cloud_mask_cube(da, context, get).values
+
+    out = xr.apply_ufunc(block, cube.chunk({bdim: -1}), input_core_dims=[[bdim]], output_core_dims=[["_out"]],
+                         dask="parallelized", output_dtypes=[np.float32],
+                         dask_gufunc_kwargs={"output_sizes": {"_out": len(OUTPUT_BANDS)}})
+    return out.rename({"_out": bdim}).assign_coords({bdim: list(OUTPUT_BANDS)}).transpose(*cube.dims)
