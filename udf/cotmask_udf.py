@@ -42,6 +42,9 @@ class Model:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
+        # no busy-waiting threads: backends run several workers per machine, and spinning threads
+        # starve whatever shares the cores (seen here: a 60x slow-down beside a training process)
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(onnx_bytes, sess_options=opts, providers=["CPUExecutionProvider"])
         meta = self.session.get_modelmeta().custom_metadata_map
         try:

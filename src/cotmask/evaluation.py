@@ -41,3 +41,33 @@ def mae_per_bin(cot_true: np.ndarray, cot_pred: np.ndarray, bins: tuple[float, .
             rows.append({"cot_bin": f"[{bins[i]:g}, {bins[i + 1]:g})", "n": int(m.sum()),
                          "mae": float(np.mean(np.abs(err))), "median_bias": float(np.median(err))})
     return pd.DataFrame(rows)
+
+
+def block_ids(shape: tuple[int, ...], block: int = 16) -> np.ndarray:
+    """Spatial block index per pixel of images with trailing dims (y, x), for a block bootstrap."""
+    *lead, ny, nx = shape
+    by, bx = np.arange(ny) // block, np.arange(nx) // block
+    per_image = (by[:, None] * (bx.max() + 1) + bx[None, :])
+    n_img = int(np.prod(lead)) if lead else 1
+    return (np.arange(n_img)[:, None, None] * (per_image.max() + 1) + per_image[None]).reshape(shape)
+
+
+def bootstrap_ci(stat, true: np.ndarray, pred: np.ndarray, blocks: np.ndarray, n: int = 200, seed: int = 0,
+                 level: float = 0.95) -> tuple[float, float, float]:
+    """Statistic and its block-bootstrap percentile interval (blocks keep spatial correlation together).
+
+    ``stat(true, pred) -> float`` on flat arrays; ``blocks`` gives each pixel's block id.
+    """
+    t, p, b = true.ravel(), pred.ravel(), blocks.ravel()
+    order = np.argsort(b, kind="stable")
+    t, p, b = t[order], p[order], b[order]
+    uniq, start = np.unique(b, return_index=True)
+    stop = np.append(start[1:], len(b))
+    rng = np.random.default_rng(seed)
+    vals = []
+    for _ in range(n):
+        pick = rng.integers(0, len(uniq), len(uniq))
+        idx = np.concatenate([np.arange(start[i], stop[i]) for i in pick])
+        vals.append(stat(t[idx], p[idx]))
+    lo, hi = np.nanpercentile(vals, [(1 - level) / 2 * 100, (1 + level) / 2 * 100])
+    return float(stat(t, p)), float(lo), float(hi)

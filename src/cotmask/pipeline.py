@@ -17,6 +17,8 @@ from .synth import L2A_BANDS, S2_BANDS, generate
 MODEL_BANDS: dict[str, tuple[str, ...]] = {
     "L1C": tuple(b for b in S2_BANDS if b != "B01"),
     "L2A": tuple(b for b in L2A_BANDS if b != "B01"),
+    # evaluation-only variant for 6-band data (ukis-csmask's labelled tile); not shipped
+    "L1C_6B": ("B02", "B03", "B04", "B08", "B11", "B12"),
 }
 THRESHOLDS = {"thin": 0.75, "opaque": 1.25}
 REFLECTANCE = {"scale": 0.0001, "offset_dn": {"processing_baseline_before_04.00": 0, "processing_baseline_04.00_or_later": -1000},
@@ -26,7 +28,7 @@ DISTILLED = TrainConfig(members=1, hidden=(32, 32), steps=15000, batch=512, lr=2
 
 def level_inputs(data: dict[str, np.ndarray], level: str) -> np.ndarray:
     """Model inputs (N, n_bands) for ``level`` from a ``synth.generate`` result."""
-    src, order = (data["toa"], S2_BANDS) if level == "L1C" else (data["boa"], L2A_BANDS)
+    src, order = (data["toa"], S2_BANDS) if level.startswith("L1C") else (data["boa"], L2A_BANDS)
     return src[:, [order.index(b) for b in MODEL_BANDS[level]]]
 
 
