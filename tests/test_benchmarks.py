@@ -7,7 +7,7 @@ import pytest
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
-import run as bench  # noqa: E402
+import run_benchmarks as bench  # noqa: E402
 
 
 def test_flops_per_pixel_hand_computed() -> None:

@@ -43,7 +43,7 @@ def test_block_bootstrap() -> None:
 
 def test_real_data_evaluation_small_version(shared_data, tmp_path) -> None:
     sys.path.insert(0, str(ROOT / "evaluation"))
-    import run as evaluation
+    import run_evaluation as evaluation
 
     md, res = evaluation.injected(shared_data, n_boot=10, seeds=1, figures=tmp_path)
     ens = next(r for r in res["injected"] if r["method"] == "cotmask L1C ensemble")

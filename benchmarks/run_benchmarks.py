@@ -1,7 +1,7 @@
 """cotmask benchmarks: speed and memory against peers in the same run; writes benchmarks/results.{json,md}.
 
-    python benchmarks/run.py            # full: 10980 x 10980 tiles (~6-10 min on 2 cores, ~8 GiB RAM)
-    python benchmarks/run.py --quick    # tiny sizes, seconds (the tests run this)
+    python benchmarks/run_benchmarks.py            # full: 10980 x 10980 tiles (~6-10 min on 2 cores, ~8 GiB RAM)
+    python benchmarks/run_benchmarks.py --quick    # tiny sizes, seconds (the tests run this)
 
 Every scenario runs in a fresh subprocess, so its peak resident memory (ru_maxrss) is its own. Reported:
 pixels per second, peak RSS, and the overhead above the input array (what cotmask itself needs).
