@@ -57,13 +57,14 @@ class Model:
             raise ValueError(f"ONNX model lacks cotmask metadata ({e}); not a cotmask model?") from e
         self.input_name = self.session.get_inputs()[0].name
 
-    def run(self, x: np.ndarray, chunk_size: int = 65536) -> tuple[np.ndarray, np.ndarray]:
-        """COT mean and spread for reflectance rows ``x`` (N, n_bands); rows with NaN give NaN."""
+    def run(self, x: np.ndarray, chunk_size: int = 65536, what: str = "reflectance") -> tuple[np.ndarray, np.ndarray]:
+        """COT mean and spread for reflectance rows ``x`` (N, n_bands), checked chunk by chunk
+        (``check_reflectance``: no full-size copy); rows with NaN give NaN."""
         n = len(x)
         cot = np.full(n, np.nan, dtype=np.float32)
         std = np.full(n, np.nan, dtype=np.float32)
         for s in range(0, n, chunk_size):
-            block = np.ascontiguousarray(x[s:s + chunk_size], dtype=np.float32)
+            block = check_reflectance(x[s:s + chunk_size], what)
             ok = np.isfinite(block).all(axis=1)
             if ok.any():
                 c, d = self.session.run(None, {self.input_name: block[ok] if not ok.all() else block})
@@ -115,7 +116,7 @@ def predict_rows(model: Model, x: np.ndarray, chunk_size: int = 65536) -> tuple[
     if x.ndim != 2 or x.shape[1] != len(model.bands):
         raise ValueError(f"expected reflectance of shape (N, {len(model.bands)}) with bands {list(model.bands)} "
                          f"for the {model.level} model, got shape {x.shape}")
-    return model.run(check_reflectance(x), chunk_size)
+    return model.run(x, chunk_size)
 
 
 def parse_context(context: dict | None) -> dict:
@@ -131,10 +132,7 @@ def parse_context(context: dict | None) -> dict:
         raise ValueError(f"model must be one of {MODEL_KINDS}, got {ctx['model']!r}")
     if not float(ctx["scale"]) > 0:
         raise ValueError(f"scale must be > 0, got {ctx['scale']!r}")
-    t, o = ctx["thin_threshold"], ctx["opaque_threshold"]
-    if t is not None and o is not None and not float(t) < float(o):
-        raise ValueError(f"thin_threshold ({t}) must be below opaque_threshold ({o})")
-    return ctx
+    return ctx  # threshold order is checked once the model's defaults are known (cloud_mask_cube)
 
 
 def _band_dim(cube: xr.DataArray) -> str:
@@ -188,7 +186,7 @@ def cloud_mask_cube(cube: xr.DataArray, context: dict | None, get_model: Callabl
                                  "treats them as DN; pass scale=1 and offset=0 for reflectance input")
             refl = (raw + offset) * scale
             refl[bad] = np.nan
-            cot, std = model.run(check_reflectance(refl, "reflectance (after scale/offset)"), chunk)
+            cot, std = model.run(refl, chunk, "reflectance (after scale/offset)")
             out[sl] = np.stack([cot, std, classify(cot, thin, opaque)], axis=-1).reshape(out[sl].shape)
     out = out.reshape(*lead, 3)
     dims = [d for d in cube.dims if d != bdim] + [bdim]
