@@ -102,7 +102,9 @@ def classify(cot: np.ndarray, thin: float, opaque: float) -> np.ndarray:
     """float32 class per pixel: 0 clear (COT < thin), 1 thin, 2 opaque (COT >= opaque), NaN where COT is NaN."""
     if not thin < opaque:
         raise ValueError(f"thin threshold ({thin}) must be below opaque threshold ({opaque})")
-    cls = np.digitize(cot, [thin, opaque]).astype(np.float32)
+    with np.errstate(invalid="ignore"):
+        cls = (cot >= thin).astype(np.float32)  # float32 throughout: no int64 temporary on full tiles
+        cls += cot >= opaque
     cls[np.isnan(cot)] = np.nan
     return cls
 
