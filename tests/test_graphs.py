@@ -159,3 +159,19 @@ def test_composite_reducer_choice_and_season(series: dict) -> None:
     clear = dn.where(series["classes"] < 1).where(xr.DataArray(series["inside"], dims=("y", "x")))
     jja = clear.isel(t=np.flatnonzero(clear.t.dt.month.values >= 6)).max("t").values
     np.testing.assert_allclose(out.sel(bands="B03").isel(t=1).transpose("y", "x").values, jja, equal_nan=True)
+
+
+def test_cloud_mask_graph_on_real_backgrounds_with_injected_clouds(shared_data, tmp_path) -> None:
+    """eo-learn's real clear L1C scenes (2-4) as a 3-date cube with clouds of known COT injected."""
+    from cotmask.samples import inject_into_scenes
+
+    scenes = np.load(shared_data / "eolearn" / "REFERENCE_SCENES.npy")[[2, 3, 4]]
+    cube, truth = inject_into_scenes(scenes, seed=3)
+    coll = write_collection(to_dn(cube), tmp_path / "eolearn_injected.nc", crs=CRS)
+    bands = list(load_model("L1C").bands)
+    out = run_graph_locally(process_graph("cotmask_cloud_mask", collection_id=str(coll), spatial_extent=None,
+                                          temporal_extent=None, bands=bands), tmp_path)
+    cls = out.sel(bands="cloud_class").transpose("t", "y", "x").values
+    agree = (cls >= 1) == (truth.cot.values >= 0.75)
+    assert agree.mean() > 0.9
+    assert out.attrs.get("cotmask_level", "L1C") == "L1C" and np.isfinite(cls).all()
