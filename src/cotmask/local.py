@@ -35,11 +35,14 @@ graph, so the local tests execute exactly the committed JSON.
 """
 
 import contextvars
+import logging
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
+# the engine logs at import that its optional ML processes are missing; cotmask does not use them
+logging.getLogger("openeo_processes_dask").setLevel(logging.ERROR)
 _APPLY_CTX: contextvars.ContextVar = contextvars.ContextVar("cotmask_apply_dimension", default=None)
 BACKEND_ORDER = ("t", "bands", "y", "x")
 
@@ -173,6 +176,14 @@ def _aggregate_spatial(*args, **kwargs):
     return _ORIGINAL["aggregate_spatial"](*map(load, args), **{k: load(v) for k, v in kwargs.items()})
 
 
+def _utc_datetime64(value) -> np.datetime64:
+    """A (possibly timezone-aware) date/time as a naive UTC numpy datetime64."""
+    import pandas as pd
+
+    ts = pd.Timestamp(str(value))
+    return np.datetime64((ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo else ts).to_datetime64(), "ns")
+
+
 def _load_collection(*args, **kwargs) -> xr.DataArray:
     data = _ORIGINAL["load_collection"](*args, **kwargs)
     bands, temporal = kwargs.get("bands"), kwargs.get("temporal_extent")
@@ -182,7 +193,7 @@ def _load_collection(*args, **kwargs) -> xr.DataArray:
             raise ValueError(f"collection {kwargs.get('id')} has no bands {missing}")
         data = data.sel(bands=list(bands))
     if temporal is not None and "t" in data.dims:
-        start, end = [None if v is None else np.datetime64(str(getattr(v, "root", v))) for v in temporal]
+        start, end = [None if v is None else _utc_datetime64(getattr(v, "root", v)) for v in temporal]
         keep = np.ones(data.sizes["t"], bool)
         if start is not None:
             keep &= data.t.values >= start
@@ -215,12 +226,20 @@ def patch_local_processing() -> None:
 
 def run_graph_locally(graph: dict, collections_dir: str | Path | None = None) -> xr.DataArray:
     """Execute a (flat) process graph with openEO local processing and return the result cube."""
+    import warnings
+
     from openeo.local import LocalConnection
+    from rasterio.errors import NotGeoreferencedWarning
 
     patch_local_processing()
     conn = LocalConnection(str(collections_dir or Path.cwd()))
-    out = conn.execute(graph)
-    return out.compute() if isinstance(out, xr.DataArray) else out
+    with warnings.catch_warnings():
+        # expected: a period or polygon without any clear observation reduces to nodata
+        warnings.filterwarnings("ignore", message="(All-NaN slice|Mean of empty slice)", category=RuntimeWarning)
+        warnings.filterwarnings("ignore", category=FutureWarning, module="openeo_processes_dask")
+        warnings.filterwarnings("ignore", category=NotGeoreferencedWarning)  # the engine's resample_spatial
+        out = conn.execute(graph)
+        return out.compute() if isinstance(out, xr.DataArray) else out
 
 
 def udf_cube_graph(collection: str | Path, bands: list[str], context: dict, udf: str | Path | None = None) -> dict:
