@@ -35,14 +35,11 @@ graph, so the local tests execute exactly the committed JSON.
 """
 
 import contextvars
-import logging
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-# the engine logs at import that its optional ML processes are missing; cotmask does not use them
-logging.getLogger("openeo_processes_dask").setLevel(logging.ERROR)
 _APPLY_CTX: contextvars.ContextVar = contextvars.ContextVar("cotmask_apply_dimension", default=None)
 BACKEND_ORDER = ("t", "bands", "y", "x")
 
@@ -228,8 +225,9 @@ def run_graph_locally(graph: dict, collections_dir: str | Path | None = None) ->
     """Execute a (flat) process graph with openEO local processing and return the result cube."""
     import warnings
 
-    from openeo.local import LocalConnection
     from rasterio.errors import NotGeoreferencedWarning
+
+    from openeo.local import LocalConnection
 
     patch_local_processing()
     conn = LocalConnection(str(collections_dir or Path.cwd()))
