@@ -148,15 +148,20 @@ def worker(name: str, args: dict) -> dict:
     if name == "graphs":
         from cotmask.data import to_dn, write_collection
         from cotmask.local import run_graph_locally
-        from cotmask.samples import synthetic_timeseries
+        from cotmask.samples import synthetic_timeseries, synthetic_worldcover
         from cotmask.udp import PROCESSES, process_graph
 
         folder = CACHE / "graphs"
-        coll = write_collection(to_dn(synthetic_timeseries("L2A")[0]), folder / "series.nc")
+        cube, truth = synthetic_timeseries("L2A")
+        coll = write_collection(to_dn(cube), folder / "series.nc")
+        worldcover = write_collection(synthetic_worldcover(truth), folder / "worldcover.nc")
         poly = {"type": "Polygon", "coordinates": [[[15.0, 59.98], [15.01, 59.98], [15.01, 59.99], [15.0, 59.99], [15.0, 59.98]]]}
         times = {}
         for m in PROCESSES:
-            extra = {"geometries": poly} if any(q.name == "geometries" for q in m.parameters()) else {}
+            names = {q.name for q in m.parameters()}
+            extra = {"geometries": poly} if "geometries" in names else {}
+            if "worldcover_collection" in names:
+                extra["worldcover_collection"] = str(worldcover)
             graph = process_graph(m.PROCESS_ID, collection_id=str(coll), spatial_extent=None,
                                   temporal_extent=["2024-05-01", "2024-08-01"], **extra)
             t = time.perf_counter()

@@ -17,7 +17,7 @@ def main() -> None:
     conn = None if a.dry_run else connect(a.backend)
     cube = udp_cube("cotmask_forest_composite", a.namespace, conn, spatial_extent=EXTENT,
                     temporal_extent=["2024-05-01", "2024-09-01"], geometries=FOREST, period="month",
-                    reducer="median", buffer=2, scl_classes=[3])
+                    reducer="median", buffer=2, scl_classes=[3], worldcover_classes=[10])  # 10: tree cover
     finish(cube, a.dry_run, a.output, "forest_composite_2024.nc", "cotmask monthly forest composite")
 
 

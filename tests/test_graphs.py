@@ -13,7 +13,7 @@ from scipy.ndimage import binary_dilation
 from cotmask.data import to_dn, write_collection
 from cotmask.local import run_graph_locally, run_udf_locally
 from cotmask.model import load_model
-from cotmask.samples import synthetic_timeseries
+from cotmask.samples import synthetic_timeseries, synthetic_worldcover
 from cotmask.udp import GRAPHS_DIR, PROCESSES, benchmark_scenario, process_graph, render, screening_table
 
 CRS = "EPSG:32633"
@@ -26,6 +26,7 @@ def series(tmp_path_factory) -> dict:
     dn = to_dn(cube)
     folder = tmp_path_factory.mktemp("collections")
     path = write_collection(dn, folder / "l2a_series.nc", crs=CRS)
+    worldcover = write_collection(synthetic_worldcover(truth), folder / "worldcover.nc", crs=CRS)
     to_ll = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
     x0, y0, x1, y1 = BOX_UTM
     ring = [to_ll.transform(x, y) for x, y in [(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]]
@@ -35,10 +36,12 @@ def series(tmp_path_factory) -> dict:
     classes = run_udf_locally(dn.sel(bands=spectral), {}).sel(bands="cloud_class")
     return {"dn": dn, "truth": truth, "folder": folder, "base": {"collection_id": str(path), "spatial_extent": None,
             "temporal_extent": ["2024-05-01", "2024-08-01"]}, "polygon": {"type": "Polygon", "coordinates": [ring]},
-            "inside": inside, "classes": classes, "spectral": spectral}
+            "inside": inside, "classes": classes, "spectral": spectral, "worldcover": str(worldcover)}
 
 
 def run(series: dict, process_id: str, **arguments) -> xr.DataArray:
+    if process_id == "cotmask_forest_composite":
+        arguments.setdefault("worldcover_collection", series["worldcover"])
     return run_graph_locally(process_graph(process_id, **{**series["base"], **arguments}), series["folder"])
 
 
@@ -129,6 +132,8 @@ def test_scene_screening_fractions_match_numpy(series: dict) -> None:
     ({"temporal_extent": ["2024-08-01", "2024-05-01"]}, "inverted"),
     ({"thin_threshold": 2.0, "opaque_threshold": 1.0}, "below opaque"),
     ({"period": "fortnight"}, "period 'fortnight' is not supported"),
+    ({"worldcover_classes": [10, 11]}, r"worldcover_classes \[11\]: give ESA WorldCover classes"),
+    ({"worldcover_classes": []}, r"worldcover_classes \[\]"),
     ({"colour": "red"}, "unknown arguments"),
 ])
 def test_bad_arguments_fail_when_building(arguments: dict, match: str) -> None:
@@ -137,6 +142,17 @@ def test_bad_arguments_fail_when_building(arguments: dict, match: str) -> None:
             "geometries": {"type": "Polygon", "coordinates": [[[15, 60], [15.1, 60], [15.1, 60.1], [15, 60.1], [15, 60]]]}}
     with pytest.raises(ValueError, match=match):
         process_graph("cotmask_forest_composite", **{**base, **arguments})
+
+
+def test_composite_keeps_only_worldcover_tree_cover(series: dict) -> None:
+    out = run(series, "cotmask_forest_composite", geometries=series["polygon"], buffer=0, worldcover_classes=[10])
+    forest = np.isin(series["truth"].surface.values, [0, 1])  # conifer, deciduous
+    dn = series["dn"].sel(bands="B8A").astype("float32")
+    clear = dn.where(series["classes"] < 1).where(xr.DataArray(series["inside"] & forest, dims=("y", "x")))
+    expected = clear.isel(t=np.flatnonzero(clear.t.dt.month.values == 5)).median("t").values
+    got = out.sel(bands="B8A").isel(t=0).transpose("y", "x").values
+    np.testing.assert_allclose(got, expected, equal_nan=True)
+    assert (~forest & series["inside"]).sum() > 100 and np.isnan(got[~forest]).all()
 
 
 def test_period_start_labels() -> None:

@@ -98,12 +98,13 @@ def _series_part(out_dir: Path, context: dict, progress, task) -> dict:
     """Part 2: the generated multi-date L2A series through the cloud-mask, composite and screening UDPs."""
     from pyproj import Transformer
 
-    from .samples import synthetic_timeseries
+    from .samples import synthetic_timeseries, synthetic_worldcover
     from .udp import process_graph, screening_table
 
-    cube, _ = synthetic_timeseries("L2A", seed=0)
+    cube, truth = synthetic_timeseries("L2A", seed=0)
     dn = to_dn(cube)
     collection = write_collection(dn, out_dir / "series_collection.nc", crs="EPSG:32633")
+    worldcover = write_collection(synthetic_worldcover(truth), out_dir / "series_worldcover.nc", crs="EPSG:32633")
     base = {"collection_id": str(collection), "spatial_extent": None,
             "temporal_extent": [str(dn.t.values[0])[:10], "2024-08-01"],
             **{k: v for k, v in context.items() if k in ("thin_threshold", "opaque_threshold", "model", "offset")}}
@@ -114,7 +115,8 @@ def _series_part(out_dir: Path, context: dict, progress, task) -> dict:
     progress.update(task, advance=1, description="series: cotmask_cloud_mask")
     masks = run_graph_locally(process_graph("cotmask_cloud_mask", **base), out_dir).transpose("t", "bands", "y", "x")
     progress.update(task, advance=1, description="series: cotmask_forest_composite")
-    comp = run_graph_locally(process_graph("cotmask_forest_composite", **base, geometries=stand, buffer=1),
+    comp = run_graph_locally(process_graph("cotmask_forest_composite", **base, geometries=stand, buffer=1,
+                                           worldcover_collection=str(worldcover), worldcover_classes=[10]),
                              out_dir).transpose("t", "bands", "y", "x")
     to_netcdf(comp, out_dir / "composite.nc")
     progress.update(task, advance=1, description="series: cotmask_scene_screening")
@@ -177,7 +179,8 @@ def composite_quicklook(comp: xr.DataArray, path: Path) -> Path:
     for a in ax.ravel():
         a.set_xticks([])
         a.set_yticks([])
-    fig.suptitle("cotmask_forest_composite (grey: no clear observation / outside the stand)", fontsize=9)
+    fig.suptitle("cotmask_forest_composite: tree cover only\n(grey: no clear observation, not forest, or outside the stand)",
+                 fontsize=9)
     fig.savefig(path, dpi=70)
     plt.close(fig)
     return path

@@ -120,3 +120,16 @@ def inject_into_scenes(toa: np.ndarray, seed: int = 0, dates: tuple[str, ...] | 
                         "cloud_class": (("t", "y", "x"), np.digitize(clouds["cot"], [0.75, 1.25]).astype(np.float32))},
                        coords=coords)
     return cube, truth
+
+
+#: ESA WorldCover class of each synthetic surface type (10 tree cover, 30 grassland, 60 bare, 80 water).
+WORLDCOVER = {"conifer_forest": 10, "deciduous_forest": 10, "clearcut_bare_soil": 60, "agriculture_grass": 30,
+              "water": 80, "snow_ice": 70, "urban_rock": 50}
+
+
+def synthetic_worldcover(truth: xr.Dataset) -> xr.DataArray:
+    """A WorldCover-like land-cover map (t, bands=[MAP], y, x) for a ``synthetic_timeseries`` truth."""
+    codes = np.array([WORLDCOVER[s] for s in SURFACES], dtype=np.uint8)[truth.surface.values]
+    return xr.DataArray(codes[None, None], dims=("t", "bands", "y", "x"),
+                        coords={"t": np.array(["2021-01-01"], dtype="datetime64[ns]"), "bands": ["MAP"],
+                                "y": truth.y, "x": truth.x}, attrs={"source": "synthetic WorldCover-like map"})

@@ -17,6 +17,8 @@ from ..udf_build import udf_dir
 UDF_FILE = "cotmask_udf.py"
 PERIODS = ("dekad", "month", "season")
 REDUCERS = ("median", "mean", "min", "max")
+#: ESA WorldCover 2021 legend codes (10 tree cover ... 100 moss and lichen).
+WORLDCOVER_CLASSES = (10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 100)
 
 
 def _num(name: str, default: float, description: str, **schema) -> Parameter:

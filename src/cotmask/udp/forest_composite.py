@@ -1,17 +1,18 @@
 """cotmask_forest_composite: cloud-free composites per month (dekad, season) over forest polygons."""
 
 from openeo.api.process import Parameter
-from openeo.processes import eq, if_, is_valid, max, mean, median, min
+from openeo.processes import array_contains, eq, if_, is_valid, max, mean, median, min, not_
 from openeo.rest.datacube import DataCube
 
 from . import mask_timeseries
-from .common import PERIODS, REDUCERS
+from .common import PERIODS, REDUCERS, WORLDCOVER_CLASSES
 
 PROCESS_ID = "cotmask_forest_composite"
 SUMMARY = "Monthly cloud-free Sentinel-2 composites over forest, masked with cotmask"
 DESCRIPTION = ("Masks clouds with cotmask (as cotmask_mask_timeseries), keeps the pixels inside the forest "
-               "polygons, and reduces each period (month by default) with the chosen reducer (median by "
-               "default). An extra band `valid_count` holds the number of clear observations per pixel and period.")
+               "polygons (and, optionally, of the given ESA WorldCover classes: [10] = tree cover), and reduces "
+               "each period (month by default) with the chosen reducer (median by default). An extra band "
+               "`valid_count` holds the number of clear observations per pixel and period.")
 
 
 def parameters() -> list[Parameter]:
@@ -21,6 +22,11 @@ def parameters() -> list[Parameter]:
         Parameter.string("period", default="month", values=list(PERIODS), description="Compositing period."),
         Parameter.string("reducer", default="median", values=list(REDUCERS),
                          description="Per-pixel reducer over the clear observations of a period."),
+        Parameter.array("worldcover_classes", default=list(WORLDCOVER_CLASSES), item_schema={"type": "integer"},
+                        description="Keep only pixels of these ESA WorldCover classes, e.g. [10] (tree cover). "
+                                    "Default: all classes, i.e. no land-cover restriction (the polygons alone)."),
+        Parameter.string("worldcover_collection", default="ESA_WORLDCOVER_10M_2021_V2",
+                         description="The WorldCover collection (band MAP) of the backend."),
     ]
 
 
@@ -29,9 +35,18 @@ def _reduce(data, choice):
                if_(eq(choice, "mean"), mean(data), if_(eq(choice, "min"), min(data), max(data))))
 
 
+def outside_classes(p: dict, target: DataCube) -> DataCube:
+    """True where WorldCover's class is not in ``worldcover_classes`` (default: all classes, nothing outside)."""
+    wc = DataCube.load_collection(p["worldcover_collection"], connection=None, spatial_extent=p["spatial_extent"],
+                                  bands=["MAP"]).reduce_dimension(dimension="t", reducer="max").band("MAP")
+    outside = wc.apply(lambda x: not_(array_contains(p["worldcover_classes"], x)))
+    return outside.resample_cube_spatial(target=target, method="near")
+
+
 def build(p: dict) -> DataCube:
     """The process graph."""
     masked = mask_timeseries.build(p).mask_polygon(p["geometries"])
+    masked = masked.mask(outside_classes(p, masked))
     composite = masked.aggregate_temporal_period(period=p["period"], reducer=lambda data: _reduce(data, p["reducer"]))
     count = (masked.band("B04").apply(lambda x: if_(is_valid(x), 1, 0))
              .aggregate_temporal_period(period=p["period"], reducer="sum")

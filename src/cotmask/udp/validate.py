@@ -4,10 +4,11 @@ from datetime import date
 
 from ..model import load_model
 from ..synth import S2_BANDS
-from .common import PERIODS, REDUCERS
+from .common import PERIODS, REDUCERS, WORLDCOVER_CLASSES
 
 #: Band labels a Sentinel-2 collection may carry (spectral bands and L2A auxiliary layers).
 KNOWN_BANDS = set(S2_BANDS) | {"SCL", "AOT", "WVP", "SNW", "CLD", "dataMask"}
+
 
 
 def _geojson(geometries) -> dict:
@@ -77,6 +78,11 @@ def validate_arguments(declared: list[str], arguments: dict) -> dict:
         raise ValueError(f"buffer must be an integer number of pixels in [0, 50], got {a['buffer']!r}")
     if "scl_classes" in a and not all(isinstance(c, int) and 0 <= c <= 11 for c in a["scl_classes"]):
         raise ValueError(f"scl_classes must be SCL codes 0-11, got {a['scl_classes']}")
+    if "worldcover_classes" in a:
+        bad = sorted(set(a["worldcover_classes"]) - set(WORLDCOVER_CLASSES))
+        if bad or not a["worldcover_classes"]:
+            raise ValueError(f"worldcover_classes {bad or '[]'}: give ESA WorldCover classes from "
+                             f"{list(WORLDCOVER_CLASSES)} (10 = tree cover; all of them = no restriction)")
     if "geometries" in a:
         a["geometries"] = _geojson(a["geometries"])
     return a
