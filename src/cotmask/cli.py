@@ -1,4 +1,4 @@
-"""Command line: ``cotmask demo`` and ``cotmask build`` (regenerate the UDF files)."""
+"""Command line: ``cotmask demo`` and ``cotmask build`` (regenerate udf/ and graphs/)."""
 
 import argparse
 from pathlib import Path
@@ -30,8 +30,10 @@ def main(argv: list[str] | None = None) -> None:
         run_demo(a.output, a.input, {k: v for k, v in ctx.items() if v is not None})
     else:
         from .udf_build import main as build_udf
+        from .udp import main as build_graphs
 
-        build_udf()
+        build_udf()  # first: the graphs embed the UDF
+        build_graphs()
 
 
 if __name__ == "__main__":

@@ -281,8 +281,3 @@ def instantiate_udp(udp: dict, arguments: dict) -> dict:
         return node
 
     return sub(udp["process_graph"])
-
-
-def np_equal_nan(a: np.ndarray, b: np.ndarray, atol: float = 0.0) -> bool:
-    """True when arrays match, NaN positions included."""
-    return bool(np.array_equal(np.isnan(a), np.isnan(b)) and np.allclose(np.nan_to_num(a), np.nan_to_num(b), atol=atol))
