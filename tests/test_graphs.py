@@ -155,8 +155,28 @@ def test_composite_keeps_only_worldcover_tree_cover(series: dict) -> None:
     assert (~forest & series["inside"]).sum() > 100 and np.isnan(got[~forest]).all()
 
 
+def test_best_pixel_composite_takes_the_lowest_cot_date(series: dict) -> None:
+    out = run(series, "cotmask_best_pixel_composite", geometries=series["polygon"])
+    assert out.coords["bands"].values.tolist() == [*series["spectral"], "cot", "valid_count"]
+    assert [str(v)[:10] for v in out.t.values] == ["2024-05-01", "2024-06-01", "2024-07-01"]
+    cot = run_udf_locally(series["dn"].sel(bands=series["spectral"]), {}).sel(bands="cot").transpose("t", "y", "x").values
+    dn = series["dn"].sel(bands="B04").astype("float32").values
+    months = series["dn"].t.dt.month.values
+    inside = series["inside"]
+    for i, month in enumerate((5, 6, 7)):
+        sel = np.flatnonzero(months == month)
+        pick = np.argmin(cot[sel], axis=0)
+        expected = np.take_along_axis(dn[sel], pick[None], axis=0)[0]
+        got = out.sel(bands="B04").isel(t=i).transpose("y", "x").values
+        np.testing.assert_array_equal(got[inside], expected[inside])
+        np.testing.assert_allclose(out.sel(bands="cot").isel(t=i).transpose("y", "x").values[inside],
+                                   cot[sel].min(axis=0)[inside], rtol=1e-6)
+        assert np.isnan(got[~inside]).all()
+        np.testing.assert_array_equal(out.sel(bands="valid_count").isel(t=i).transpose("y", "x").values[inside], len(sel))
+
+
 def test_period_start_labels() -> None:
-    from cotmask.local import period_start
+    from cotmask.best_pixel import period_start
 
     t = np.array(["2024-01-15", "2024-02-29", "2024-03-01", "2024-06-10", "2024-06-11", "2024-06-30", "2024-12-05"],
                  dtype="datetime64[ns]")

@@ -40,6 +40,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from .best_pixel import period_start
+
 _APPLY_CTX: contextvars.ContextVar = contextvars.ContextVar("cotmask_apply_dimension", default=None)
 BACKEND_ORDER = ("t", "bands", "y", "x")
 
@@ -104,7 +106,7 @@ def _run_udf(data, udf: str, runtime: str, context: dict | None = None, **kwargs
     if state is None:
         return out
     dim = state["dimension"]
-    state["labels"] = out[dim].values.tolist() if dim in out.coords else None
+    state["labels"] = out[dim].values if dim in out.coords else None  # numpy: keeps datetime64 labels
     return out.transpose(*state["source"].dims).data
 
 
@@ -127,28 +129,6 @@ def _array_contains(data, value, **kwargs):
 def _array_create(data=None, repeat: int = 1, **kwargs):
     items = np.asarray([] if data is None else data)
     return np.concatenate([items] * int(repeat), axis=0) if items.size else items
-
-
-def period_start(times: np.ndarray, period: str) -> np.ndarray:
-    """First day of the openEO ``period`` (day, week, dekad, month, season, year) of each time stamp."""
-    import pandas as pd
-
-    t = pd.DatetimeIndex(times)
-    if period == "day":
-        return t.normalize().values
-    if period == "week":
-        return t.to_period("W-SUN").start_time.values
-    if period == "dekad":
-        return pd.to_datetime({"year": t.year, "month": t.month, "day": np.minimum((t.day - 1) // 10, 2) * 10 + 1}).values
-    if period == "month":
-        return t.to_period("M").start_time.values
-    if period == "season":  # DJF, MAM, JJA, SON; December starts the next year's winter
-        shifted = t + pd.DateOffset(months=1)
-        start_month = (shifted.month - 1) // 3 * 3  # 0, 3, 6, 9 in the shifted calendar
-        return (pd.to_datetime({"year": shifted.year, "month": start_month + 1, "day": 1}) - pd.DateOffset(months=1)).values
-    if period == "year":
-        return t.to_period("Y").start_time.values
-    raise ValueError(f"period {period!r} is not supported locally (day, week, dekad, month, season, year)")
 
 
 def _aggregate_temporal_period(data: xr.DataArray, reducer, period: str, dimension: str | None = None, **kwargs):

@@ -9,12 +9,13 @@ from types import ModuleType
 
 from openeo.rest.udp import build_process_dict
 
-from . import cloud_mask, forest_composite, mask_timeseries, scene_screening
+from . import best_pixel_composite, cloud_mask, forest_composite, mask_timeseries, scene_screening
 from .common import params
 from .screening import screening_table
 from .validate import validate_arguments
 
-PROCESSES: tuple[ModuleType, ...] = (cloud_mask, mask_timeseries, forest_composite, scene_screening)
+PROCESSES: tuple[ModuleType, ...] = (cloud_mask, mask_timeseries, forest_composite, best_pixel_composite,
+                                     scene_screening)
 GRAPHS_DIR = Path(__file__).resolve().parents[3] / "graphs"
 
 

@@ -109,3 +109,11 @@ def cloudy_mask(cube: DataCube, p: dict) -> DataCube:
 def udf_path() -> Path:
     """The UDF file the graphs embed."""
     return udf_dir() / UDF_FILE
+
+
+def valid_count(band: DataCube, period) -> DataCube:
+    """Band ``valid_count``: per pixel and period, the number of dates where ``band`` (one band) has data."""
+    from openeo.processes import if_, is_valid
+
+    return (band.apply(lambda x: if_(is_valid(x), 1, 0)).aggregate_temporal_period(period=period, reducer="sum")
+            .add_dimension(name="bands", label="valid_count", type="bands"))

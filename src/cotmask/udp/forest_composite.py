@@ -1,11 +1,11 @@
 """cotmask_forest_composite: cloud-free composites per month (dekad, season) over forest polygons."""
 
 from openeo.api.process import Parameter
-from openeo.processes import array_contains, eq, if_, is_valid, max, mean, median, min, not_
+from openeo.processes import array_contains, eq, if_, max, mean, median, min, not_
 from openeo.rest.datacube import DataCube
 
 from . import mask_timeseries
-from .common import PERIODS, REDUCERS, WORLDCOVER_CLASSES
+from .common import PERIODS, REDUCERS, WORLDCOVER_CLASSES, valid_count
 
 PROCESS_ID = "cotmask_forest_composite"
 SUMMARY = "Monthly cloud-free Sentinel-2 composites over forest, masked with cotmask"
@@ -48,7 +48,4 @@ def build(p: dict) -> DataCube:
     masked = mask_timeseries.build(p).mask_polygon(p["geometries"])
     masked = masked.mask(outside_classes(p, masked))
     composite = masked.aggregate_temporal_period(period=p["period"], reducer=lambda data: _reduce(data, p["reducer"]))
-    count = (masked.band("B04").apply(lambda x: if_(is_valid(x), 1, 0))
-             .aggregate_temporal_period(period=p["period"], reducer="sum")
-             .add_dimension(name="bands", label="valid_count", type="bands"))
-    return composite.merge_cubes(count)
+    return composite.merge_cubes(valid_count(masked.band("B04"), p["period"]))
