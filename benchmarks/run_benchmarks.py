@@ -162,6 +162,8 @@ def worker(name: str, args: dict) -> dict:
             extra = {"geometries": poly} if "geometries" in names else {}
             if "worldcover_collection" in names:
                 extra["worldcover_collection"] = str(worldcover)
+            if "scl_collection" in names:
+                extra["scl_collection"] = str(coll)
             graph = process_graph(m.PROCESS_ID, collection_id=str(coll), spatial_extent=None,
                                   temporal_extent=["2024-05-01", "2024-08-01"], **extra)
             t = time.perf_counter()

@@ -42,6 +42,8 @@ def series(tmp_path_factory) -> dict:
 def run(series: dict, process_id: str, **arguments) -> xr.DataArray:
     if process_id == "cotmask_forest_composite":
         arguments.setdefault("worldcover_collection", series["worldcover"])
+    if process_id in ("cotmask_forest_composite", "cotmask_mask_timeseries"):
+        arguments.setdefault("scl_collection", series["base"]["collection_id"])
     return run_graph_locally(process_graph(process_id, **{**series["base"], **arguments}), series["folder"])
 
 

@@ -116,6 +116,7 @@ def _series_part(out_dir: Path, context: dict, progress, task) -> dict:
     masks = run_graph_locally(process_graph("cotmask_cloud_mask", **base), out_dir).transpose("t", "bands", "y", "x")
     progress.update(task, advance=1, description="series: cotmask_forest_composite")
     comp = run_graph_locally(process_graph("cotmask_forest_composite", **base, geometries=stand, buffer=1,
+                                           scl_collection=str(collection),
                                            worldcover_collection=str(worldcover), worldcover_classes=[10]),
                              out_dir).transpose("t", "bands", "y", "x")
     to_netcdf(comp, out_dir / "composite.nc")

@@ -66,9 +66,11 @@ def mask_parameters() -> list[Parameter]:
         Parameter("buffer", schema={"type": "integer", "minimum": 0, "maximum": 50}, default=1,
                   description="Dilation buffer around cloudy pixels, in pixels (0: none)."),
         Parameter.array("scl_classes", default=[], item_schema={"type": "integer"},
-                        description="Also mask these SCL classes (needs an L2A collection with SCL), e.g. "
-                                    "[3, 8, 9, 10] (cloud shadow, medium/high cloud, cirrus) or with 11 (snow). "
-                                    "[]: cotmask's model alone."),
+                        description="Also mask these SCL classes, e.g. [3, 8, 9, 10] (cloud shadow, medium/high "
+                                    "cloud, cirrus) or with 11 (snow). []: cotmask's model alone."),
+        Parameter.string("scl_collection", default="SENTINEL2_L2A",
+                         description="Collection that provides the SCL band: an L2A collection (for L1C input, "
+                                     "the L2A twin of the same acquisitions)."),
     ]
 
 
@@ -100,7 +102,7 @@ def cloudy_mask(cube: DataCube, p: dict) -> DataCube:
     size = add(multiply(p["buffer"], 2), 1)
     kernel = array_create(data=[array_create(data=[1], repeat=size)], repeat=size)
     dilated = cloudy.apply_kernel(kernel=kernel, border=0, replace_invalid=0).apply(lambda x: x.gt(0))
-    scl = DataCube.load_collection(p["collection_id"], connection=None, spatial_extent=p["spatial_extent"],
+    scl = DataCube.load_collection(p["scl_collection"], connection=None, spatial_extent=p["spatial_extent"],
                                    temporal_extent=p["temporal_extent"], bands=["SCL"]).band("SCL")
     scl_hit = scl.apply(lambda x: array_contains(p["scl_classes"], x))
     return dilated.logical_or(scl_hit)
