@@ -10,7 +10,9 @@ def main(argv: list[str] | None = None) -> None:
     sub = ap.add_subparsers(dest="cmd", required=True)
     demo = sub.add_parser("demo", help="run the cotmask graph locally on a real Sentinel-2 scene",
                           description="Runs load_collection -> apply_dimension(cotmask UDF) with openEO local "
-                                      "processing and writes cotmask.nc, scenes.csv and quicklook PNGs.")
+                                      "processing on the real scene (cotmask.nc, scenes.csv, quicklook PNG), then "
+                                      "the published graphs on a generated L2A series (series_quicklook.png, "
+                                      "composite.nc/png, screening.csv).")
     demo.add_argument("--input", help="netCDF collection (bands as variables, DN; optional SCL) instead of the "
                                       "real 13-band L1C sample downloaded by the set-up command")
     demo.add_argument("--output", type=Path, default=Path("out/demo"), help="output folder (default out/demo)")
