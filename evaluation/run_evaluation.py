@@ -77,9 +77,9 @@ def injected(data: Path, n_boot: int, seeds: int, figures: Path) -> tuple[str, d
         cubes.append(np.moveaxis(cube.values, 1, -1))
         truths.append(truth.cot.values)
     toa, cot_true = np.concatenate(cubes), np.concatenate(truths)
-    preds = {"cotmask L1C ensemble": cot_of(toa) >= 0.75, "cotmask L1C distilled": cot_of(toa, kind="distilled") >= 0.75,
-             "threshold baseline": threshold_baseline(toa)}
     cot_pred = cot_of(toa)
+    preds = {"cotmask L1C ensemble": cot_pred >= 0.75, "cotmask L1C distilled": cot_of(toa, kind="distilled") >= 0.75,
+             "threshold baseline": threshold_baseline(toa)}
     s2c = s2cloudless_probs(toa)
     if s2c is not None:
         preds["s2cloudless"] = s2c > 0.4

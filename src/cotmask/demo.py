@@ -66,8 +66,9 @@ def quicklook(dn: xr.DataArray, result: xr.DataArray, date_index: int, path: Pat
     import matplotlib.pyplot as plt
     from matplotlib.colors import ListedColormap
 
-    d = dn.isel(t=date_index).astype("float32") * 1e-4 + float(dn.attrs.get("radiometric_offset", 0)) * 1e-4
-    rgb = np.clip(np.stack([d.sel(bands=b).values for b in ("B04", "B03", "B02")], -1) / 0.3, 0, 1) ** (1 / 1.5)
+    offset = float(dn.attrs.get("radiometric_offset", 0))
+    d = (dn.isel(t=date_index).astype("float32") + offset) * 1e-4
+    rgb = _rgb(dn.isel(t=date_index), offset, white=0.3, gamma=1 / 1.5)  # bright clouds: a wide stretch
     r = result.isel(t=date_index)
     fig, ax = plt.subplots(1, 4, figsize=(17, 5.2), constrained_layout=True)
     ax[0].imshow(rgb)
@@ -130,8 +131,10 @@ def _series_part(out_dir: Path, context: dict, progress, task) -> dict:
             "files": [out_dir / "composite.nc", out_dir / "screening.csv", series_png, comp_png]}
 
 
-def _rgb(cube: xr.DataArray) -> np.ndarray:
-    return np.clip(np.stack([cube.sel(bands=b).values for b in ("B04", "B03", "B02")], -1) * 1e-4 / 0.15, 0, 1) ** 0.7
+def _rgb(cube: xr.DataArray, offset: float = 0.0, white: float = 0.15, gamma: float = 0.7) -> np.ndarray:
+    """True colour (B04 B03 B02) from DN: reflectance stretched to ``white``, then a gamma."""
+    refl = (np.stack([cube.sel(bands=b).values for b in ("B04", "B03", "B02")], -1).astype("float32") + offset) * 1e-4
+    return np.clip(refl / white, 0, 1) ** gamma
 
 
 def series_quicklook(dn: xr.DataArray, masks: xr.DataArray, path: Path) -> Path:
@@ -173,7 +176,8 @@ def composite_quicklook(comp: xr.DataArray, path: Path) -> Path:
     n = comp.sizes["t"]
     fig, ax = plt.subplots(2, n, figsize=(2.6 * n, 5.4), constrained_layout=True, squeeze=False)
     for i in range(n):
-        ax[0, i].imshow(np.where(np.isnan(_rgb(comp.isel(t=i))), 0.5, _rgb(comp.isel(t=i))))
+        rgb = _rgb(comp.isel(t=i))
+        ax[0, i].imshow(np.where(np.isnan(rgb), 0.5, rgb))
         ax[0, i].set_title(f"median composite {str(comp.t.values[i])[:7]}", fontsize=8)
         im = ax[1, i].imshow(comp.isel(t=i).sel(bands="valid_count").values, vmin=0, vmax=2, cmap="viridis")
     fig.colorbar(im, ax=ax[1, :].tolist(), shrink=0.8, label="clear observations")

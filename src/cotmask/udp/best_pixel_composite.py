@@ -1,7 +1,5 @@
 """cotmask_best_pixel_composite: per period and pixel, all bands from the date with the lowest COT."""
 
-from pathlib import Path
-
 import openeo
 from openeo.api.process import Parameter
 from openeo.rest.datacube import DataCube
@@ -28,6 +26,6 @@ def build(p: dict) -> DataCube:
     """The process graph."""
     cube = load(p)
     both = cube.merge_cubes(cloud_mask(cube, p).filter_bands(["cot"])).mask_polygon(p["geometries"])
-    udf = openeo.UDF(Path(udf_dir() / "cotmask_best_pixel_udf.py").read_text(), runtime="Python",
+    udf = openeo.UDF((udf_dir() / "cotmask_best_pixel_udf.py").read_text(), runtime="Python",
                      context={"period": p["period"]})
     return both.apply_dimension(dimension="t", process=udf).merge_cubes(valid_count(both.band("cot"), p["period"]))

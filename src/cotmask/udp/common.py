@@ -4,8 +4,6 @@ Every builder takes ``p``: a mapping from parameter name to either an ``openeo.a
 (to publish the UDP) or a concrete value. Band lists and thresholds come from the model metadata.
 """
 
-from pathlib import Path
-
 import openeo
 from openeo.api.process import Parameter
 from openeo.rest.datacube import DataCube
@@ -106,11 +104,6 @@ def cloudy_mask(cube: DataCube, p: dict) -> DataCube:
                                    temporal_extent=p["temporal_extent"], bands=["SCL"]).band("SCL")
     scl_hit = scl.apply(lambda x: array_contains(p["scl_classes"], x))
     return dilated.logical_or(scl_hit)
-
-
-def udf_path() -> Path:
-    """The UDF file the graphs embed."""
-    return udf_dir() / UDF_FILE
 
 
 def valid_count(band: DataCube, period) -> DataCube:
