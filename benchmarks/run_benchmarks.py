@@ -92,7 +92,7 @@ def worker(name: str, args: dict) -> dict:
         cube = xr.DataArray(arr, dims=("bands", "y", "x"), coords={"bands": bands})
         base = _current_rss_mib()
         t = time.perf_counter()
-        cloud_mask_cube(cube, {"scale": 1.0, "model": args["kind"]}, lambda lv, k: load_model(lv, k, args["threads"]))
+        cloud_mask_cube(cube, {"scale": 1.0, "model": args["kind"]}, lambda lv, k, e: load_model(lv, k, args["threads"], e))
         return {"seconds": time.perf_counter() - t, "input_mib": cube.nbytes / 2**20, "overhead_mib": _rss_mib() - base}
     if name == "s2cloudless":
         from s2cloudless import S2PixelCloudDetector
@@ -149,7 +149,7 @@ def worker(name: str, args: dict) -> dict:
         from cotmask.data import to_dn, write_collection
         from cotmask.local import run_graph_locally
         from cotmask.samples import synthetic_timeseries, synthetic_worldcover
-        from cotmask.udp import PROCESSES, process_graph
+        from cotmask.udp import PROCESSES, call_graph, published_udps
 
         folder = CACHE / "graphs"
         cube, truth = synthetic_timeseries("L2A")
@@ -164,10 +164,10 @@ def worker(name: str, args: dict) -> dict:
                 extra["worldcover_collection"] = str(worldcover)
             if "scl_collection" in names:
                 extra["scl_collection"] = str(coll)
-            graph = process_graph(m.PROCESS_ID, collection_id=str(coll), spatial_extent=None,
+            graph = call_graph(m.PROCESS_ID, collection_id=str(coll), spatial_extent=None,
                                   temporal_extent=["2024-05-01", "2024-08-01"], **extra)
             t = time.perf_counter()
-            run_graph_locally(graph, folder)
+            run_graph_locally(graph, folder, published_udps())
             times[m.PROCESS_ID] = time.perf_counter() - t
         return {"seconds_per_graph": times}
     raise ValueError(name)

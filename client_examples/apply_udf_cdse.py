@@ -4,12 +4,9 @@
     python client_examples/apply_udf_cdse.py               # run on CDSE (OIDC login), writes out/cotmask_cdse.nc
 """
 
-import openeo
-from openeo.rest.datacube import DataCube
-
 from cotmask.client import connect, example_parser, finish
 from cotmask.model import load_model
-from cotmask.udf_build import udf_dir
+from cotmask.udp import udf_graph
 
 EXTENT = {"west": 14.50, "south": 59.90, "east": 14.56, "north": 59.93}  # forest near Ludvika, Sweden
 BANDS = list(load_model("L2A").bands)
@@ -19,10 +16,8 @@ def main() -> None:
     """Build (and unless --dry-run, run) the graph."""
     a = example_parser(__doc__.splitlines()[0]).parse_args()
     conn = None if a.dry_run else connect(a.backend)
-    cube = DataCube.load_collection("SENTINEL2_L2A", connection=conn, spatial_extent=EXTENT,
-                                    temporal_extent=["2024-06-01", "2024-07-01"], bands=BANDS)
-    udf = openeo.UDF.from_file(udf_dir() / "cotmask_udf.py", context={"offset": 0, "model": "ensemble"})
-    result = cube.apply_dimension(dimension="bands", process=udf).rename_labels("bands", ["cot", "cot_std", "cloud_class"])
+    result = udf_graph("SENTINEL2_L2A", BANDS, {"offset": 0, "model": "ensemble"}, connection=conn,
+                       spatial_extent=EXTENT, temporal_extent=["2024-06-01", "2024-07-01"])
     finish(result, a.dry_run, a.output, "cotmask_cdse.nc", "cotmask on CDSE")
 
 

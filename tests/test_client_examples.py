@@ -23,7 +23,7 @@ def test_apply_udf_example_builds_the_udf_graph() -> None:
     assert r.returncode == 0, r.stderr
     graph = json.loads(r.stdout)
     ids = [n["process_id"] for n in graph.values()]
-    assert ids == ["load_collection", "apply_dimension", "rename_labels"]
+    assert ids == ["load_collection", "filter_bands", "apply_dimension", "rename_labels"]
     assert graph["loadcollection1"]["arguments"]["id"] == "SENTINEL2_L2A"
     assert "B10" not in graph["loadcollection1"]["arguments"]["bands"]
 

@@ -14,7 +14,9 @@ from cotmask.data import to_dn, write_collection
 from cotmask.local import run_graph_locally, run_udf_locally
 from cotmask.model import load_model
 from cotmask.samples import synthetic_timeseries, synthetic_worldcover
-from cotmask.udp import GRAPHS_DIR, PROCESSES, benchmark_scenario, process_graph, render, screening_table
+from cotmask.udp import (GRAPHS_DIR, PROCESSES, PUBLISHED_JSON_URL, benchmark_scenario, call_graph, published_udps,
+                         render, screening_table)
+from cotmask.udp.backend import CALLBACK_OPS, MAX_UDP_BYTES, callback_problems
 
 CRS = "EPSG:32633"
 BOX_UTM = (500_160.0, 6_648_960.0, 500_940.0, 6_649_740.0)  # pixel edges inside the 64 x 64, 20 m landscape
@@ -44,7 +46,7 @@ def run(series: dict, process_id: str, **arguments) -> xr.DataArray:
         arguments.setdefault("worldcover_collection", series["worldcover"])
     if process_id in ("cotmask_forest_composite", "cotmask_mask_timeseries"):
         arguments.setdefault("scl_collection", series["base"]["collection_id"])
-    return run_graph_locally(process_graph(process_id, **{**series["base"], **arguments}), series["folder"])
+    return run_graph_locally(call_graph(process_id, **{**series["base"], **arguments}), series["folder"], published_udps())
 
 
 @pytest.mark.parametrize("module", PROCESSES, ids=lambda m: m.PROCESS_ID)
@@ -66,6 +68,49 @@ def test_graph_json_is_generated_and_standard(module) -> None:
     assert "run_udf" in used
     assert all(hasattr(specs, p) or hasattr(specs, f"_{p}") for p in used - {"run_udf"}), used
     assert all("description" in q and "schema" in q for q in udp["parameters"])
+
+
+@pytest.mark.parametrize("module", PROCESSES, ids=lambda m: m.PROCESS_ID)
+def test_graph_is_backend_safe_and_publishable(module) -> None:
+    """No UDP parameter inside a non-UDF callback, only geotrellis callback operators, < 512 KiB, APEx fields."""
+    path = GRAPHS_DIR / f"{module.PROCESS_ID}.json"
+    assert path.stat().st_size <= MAX_UDP_BYTES, f"{path.name}: {path.stat().st_size} bytes"
+    udp = json.loads(path.read_text())
+    assert callback_problems(udp) == []
+    assert udp["returns"]["schema"]["subtype"] == "datacube" and udp["categories"] and udp["description"]
+    assert "udf-dependency-archives" in udp["default_job_options"]
+    runs = [n["arguments"] for n in _nodes(udp["process_graph"]) if n["process_id"] == "run_udf"]
+    assert runs and all(r["runtime"] == "Python" and r["version"] == "3.11" for r in runs)
+    scenario = json.loads((GRAPHS_DIR / "benchmark_scenarios" / path.name).read_text())[0]
+    assert scenario["process_graph"]["cotmask"]["namespace"] == PUBLISHED_JSON_URL.format(process_id=module.PROCESS_ID)
+
+
+def _nodes(graph: dict):
+    for node in graph.values():
+        yield node
+        for arg in node["arguments"].values():
+            if isinstance(arg, dict) and "process_graph" in arg:
+                yield from _nodes(arg["process_graph"])
+
+
+@pytest.mark.parametrize("name,graph,expected", [
+    ("parameter in apply", {"a": {"process_id": "apply", "arguments": {"data": {"from_node": "x"}, "process": {
+        "process_graph": {"g": {"process_id": "gte", "arguments": {"x": {"from_parameter": "x"},
+                                                                   "y": {"from_parameter": "min_class"}},
+                                "result": True}}}}}}, "reads parameter 'min_class'"),
+    ("array_contains", {"a": {"process_id": "apply", "arguments": {"process": {"process_graph": {"c": {
+        "process_id": "array_contains", "arguments": {"data": [1, 2], "value": {"from_parameter": "x"}},
+        "result": True}}}}}}, "array_contains is not implemented"),
+    ("nested reducer", {"a": {"process_id": "aggregate_temporal_period", "arguments": {"reducer": {"process_graph": {
+        "e": {"process_id": "eq", "arguments": {"x": {"from_parameter": "reducer"}, "y": "median"}}}}}}},
+     "reads parameter 'reducer'"),
+])
+def test_callback_checker_catches_what_geotrellis_gets_wrong(name: str, graph: dict, expected: str) -> None:
+    problems = callback_problems({"process_graph": graph})
+    assert any(expected in p for p in problems), problems
+    assert callback_problems({"process_graph": {"r": {"process_id": "run_udf", "arguments": {
+        "data": {"from_parameter": "data"}, "udf": "x", "context": {"k": {"from_parameter": "min_class"}}}}}}) == []
+    assert {"gte", "is_nan", "count", "if", "array_element"} <= set(CALLBACK_OPS)
 
 
 def test_cloud_mask_graph_equals_udf(series: dict) -> None:
@@ -137,13 +182,15 @@ def test_scene_screening_fractions_match_numpy(series: dict) -> None:
     ({"worldcover_classes": [10, 11]}, r"worldcover_classes \[11\]: give ESA WorldCover classes"),
     ({"worldcover_classes": []}, r"worldcover_classes \[\]"),
     ({"colour": "red"}, "unknown arguments"),
+    ({"bands": ["B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12"]},
+     "carry the L1C model only as 'distilled'"),
 ])
 def test_bad_arguments_fail_when_building(arguments: dict, match: str) -> None:
     base = {"collection_id": "SENTINEL2_L2A", "spatial_extent": {"west": 15, "south": 60, "east": 15.1, "north": 60.1},
             "temporal_extent": ["2024-05-01", "2024-08-01"],
             "geometries": {"type": "Polygon", "coordinates": [[[15, 60], [15.1, 60], [15.1, 60.1], [15, 60.1], [15, 60]]]}}
     with pytest.raises(ValueError, match=match):
-        process_graph("cotmask_forest_composite", **{**base, **arguments})
+        call_graph("cotmask_forest_composite", **{**base, **arguments})
 
 
 def test_composite_keeps_only_worldcover_tree_cover(series: dict) -> None:
@@ -207,8 +254,8 @@ def test_cloud_mask_graph_on_real_backgrounds_with_injected_clouds(shared_data, 
     cube, truth = inject_into_scenes(scenes, seed=3)
     coll = write_collection(to_dn(cube), tmp_path / "eolearn_injected.nc", crs=CRS)
     bands = list(load_model("L1C").bands)
-    out = run_graph_locally(process_graph("cotmask_cloud_mask", collection_id=str(coll), spatial_extent=None,
-                                          temporal_extent=None, bands=bands), tmp_path)
+    out = run_graph_locally(call_graph("cotmask_cloud_mask", collection_id=str(coll), spatial_extent=None,
+                                       temporal_extent=None, bands=bands, model="distilled"), tmp_path, published_udps())
     cls = out.sel(bands="cloud_class").transpose("t", "y", "x").values
     agree = (cls >= 1) == (truth.cot.values >= 0.75)
     assert agree.mean() > 0.9

@@ -1,21 +1,49 @@
-"""The generated UDF: self-contained, equal to cotmask.predict, label- and nodata-correct, clear errors."""
+"""The generated UDF: self-contained, equal to the model it carries on both engines, label- and nodata-correct,
+clear errors."""
 
 import ast
+import json
+import sys
 
 import numpy as np
 import pytest
 import xarray as xr
 
 import cotmask
-from cotmask.core import cloud_mask_cube
+from cotmask.core import Model, classify, cloud_mask_cube, predict_rows
 from cotmask.data import s2cloudless_cube, to_dn, write_collection
 from cotmask.model import load_model
-from cotmask.local import run_graph_locally, run_udf_locally, udf_cube_graph
+from cotmask.local import run_graph_locally, run_udf_locally
 from cotmask.pipeline import level_inputs
 from cotmask.synth import L2A_BANDS, generate
-from cotmask.udf_build import UDF_FILES, render, udf_dir
+from cotmask.udf_build import UDF_FILES, model_source, render, udf_dir
+from cotmask.udp import GRAPHS_DIR, udf_graph
 
-ALLOWED_IMPORTS = {"numpy", "xarray", "onnxruntime", "json", "re", "typing", "base64", "zlib", "functools"}
+ALLOWED_IMPORTS = {"numpy", "xarray", "onnxruntime", "json", "re", "typing", "base64", "lzma", "functools", "struct",
+                   "os", "sys"}
+
+
+def carried(refl: np.ndarray, level: str, kind: str = "ensemble", engine: str | None = None) -> dict:
+    """What the UDF's embedded model (float16 ensemble / shipped distilled) gives for reflectance rows."""
+    model = Model(model_source(level, kind).read_bytes(), engine=engine)
+    cot, std = predict_rows(model, refl)
+    return {"cot": cot, "cot_std": std, "cloud_class": classify(cot, **{f"{k}": v for k, v in model.thresholds.items()})}
+
+
+def exec_udf(code: str, block_onnxruntime: bool = False) -> dict:
+    """The UDF's namespace as a backend loads it; optionally with ``import onnxruntime`` failing."""
+    saved = sys.modules.get("onnxruntime")
+    if block_onnxruntime:
+        sys.modules["onnxruntime"] = None  # makes the import raise ImportError
+    try:
+        ns: dict = {}
+        exec(compile(code, "udf.py", "exec"), ns)
+        return ns
+    finally:
+        if block_onnxruntime:
+            sys.modules.pop("onnxruntime")
+            if saved is not None:
+                sys.modules["onnxruntime"] = saved
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +73,10 @@ def test_udf_files_are_generated_and_self_contained(name: str) -> None:
     funcs = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
     assert "apply_datacube" in funcs
     assert "apply_metadata" in funcs or "best_pixel" in name  # the mask UDFs rename the band labels
+    assert path.stat().st_size <= 1024 * 1024  # stand-alone UDF files stay below 1 MiB
+    if "_MODELS" in path.read_text():  # code first, model data last
+        assert tree.body[-1].targets[0].id == "_MODELS" if isinstance(tree.body[-1], ast.Assign) else \
+            tree.body[-1].target.id == "_MODELS"
 
 
 def _flat(cube: xr.DataArray, bands: tuple[str, ...]) -> np.ndarray:
@@ -58,7 +90,7 @@ def test_udf_equals_predict_on_real_scene(scene: xr.DataArray) -> None:
     bands = cotmask.load_model("L1C").bands
     refl = _flat(scene, bands).astype(np.float32) * np.float32(1e-4)
     refl[(_flat(scene, bands) == 0).any(axis=1)] = np.nan
-    ref = cotmask.predict(refl, "L1C")
+    ref = carried(refl, "L1C")
     for k in ("cot", "cot_std", "cloud_class"):
         np.testing.assert_allclose(out.sel(bands=k).values.ravel(), ref[k], atol=1e-6, equal_nan=True)
     cls = out.sel(bands="cloud_class").values
@@ -73,8 +105,8 @@ def test_3d_4d_and_band_spelling_agree(scene: xr.DataArray) -> None:
     short = scene.assign_coords(bands=[b.replace("B0", "B") for b in scene.bands.values])
     np.testing.assert_array_equal(run_udf_locally(short, {}).values, run_udf_locally(scene, {}).values)
     extra = scene.isel(t=0).expand_dims(member=2).transpose("member", "bands", "y", "x")
-    ext = cloud_mask_cube(extra, {}, load_model)
-    np.testing.assert_array_equal(ext.isel(member=1).values, three.values)
+    ext = cloud_mask_cube(extra, {"model": "distilled"}, lambda lv, k, e: load_model(lv, k, engine=e))
+    np.testing.assert_array_equal(ext.isel(member=1).values, run_udf_locally(scene.isel(t=0), {"model": "distilled"}).values)
 
 
 def test_nodata_and_nan_stay_nan(scene: xr.DataArray) -> None:
@@ -99,7 +131,7 @@ def test_level_from_b10_and_l2a_cube() -> None:
     boa = xr.DataArray(d["boa"].reshape(20, 20, 12).transpose(2, 0, 1), dims=("bands", "y", "x"),
                        coords={"bands": list(L2A_BANDS)})
     out = run_udf_locally(boa, {"scale": 1.0})
-    ref = cotmask.predict(level_inputs(d, "L2A"), "L2A")
+    ref = carried(level_inputs(d, "L2A"), "L2A")
     np.testing.assert_allclose(out.sel(bands="cot").values.ravel(), ref["cot"], atol=1e-6)
     dist = run_udf_locally(boa, {"scale": 1.0, "model": "distilled"})
     np.testing.assert_allclose(dist.sel(bands="cot").values.ravel(), cotmask.predict(level_inputs(d, "L2A"), "L2A", "distilled")["cot"], atol=1e-6)
@@ -114,6 +146,7 @@ def test_level_from_b10_and_l2a_cube() -> None:
     (lambda c: c, {"colour": "red"}, "unknown cotmask context keys"),
     (lambda c: c, {"thin_threshold": 2.0, "opaque_threshold": 1.0}, "below opaque"),
     (lambda c: c, {"model": "huge"}, "model must be one of"),
+    (lambda c: c, {"engine": "torch"}, "engine must be one of"),
     (lambda c: c, {"offset": -3000}, "offset"),
 ])
 def test_bad_input_gets_a_clear_error(scene: xr.DataArray, udf_ns: dict, mutate, context: dict, match: str) -> None:
@@ -131,8 +164,9 @@ def test_apply_metadata_renames_bands(udf_ns: dict) -> None:
 def test_local_graph_equals_direct_udf(scene: xr.DataArray, tmp_path) -> None:
     coll = write_collection(scene, tmp_path / "l1c.nc")
     ctx = {"model": "distilled"}
-    graph = udf_cube_graph(coll, list(scene.bands.values), ctx)
-    assert [n["process_id"] for n in graph.values()] == ["load_collection", "filter_bands", "apply_dimension"]
+    graph = udf_graph(str(coll), list(scene.bands.values), ctx).flat_graph()
+    assert [n["process_id"] for n in graph.values()] == ["load_collection", "filter_bands", "apply_dimension",
+                                                         "rename_labels"]
     res = run_graph_locally(graph, tmp_path)
     direct = run_udf_locally(scene, ctx)
     assert res.coords["bands"].values.tolist() == ["cot", "cot_std", "cloud_class"]
@@ -145,17 +179,63 @@ def test_lazy_dask_cloud_mask_equals_the_udf(scene: xr.DataArray) -> None:
     np.testing.assert_array_equal(lazy.compute().values, run_udf_locally(scene, {"model": "distilled"}).values)
 
 
-def test_best_pixel_udf_picks_the_lowest_cot_and_explains_bad_input() -> None:
+def test_best_pixel_udf_keeps_only_the_lowest_cot_date_and_explains_bad_input() -> None:
     t = np.array(["2024-05-02", "2024-05-20", "2024-06-05"], dtype="datetime64[ns]")
     vals = np.array([[[[1.0]], [[5.0]]], [[[2.0]], [[0.5]]], [[[3.0]], [[np.nan]]]], dtype=np.float32)  # (t, bands, y, x)
     cube = xr.DataArray(vals, dims=("t", "bands", "y", "x"), coords={"t": t, "bands": ["B04", "cot"]})
     udf = udf_dir() / "cotmask_best_pixel_udf.py"
     out = run_udf_locally(cube, {"period": "month"}, udf)
-    assert [str(v)[:10] for v in out.t.values] == ["2024-05-01", "2024-06-01"]
-    np.testing.assert_array_equal(out.sel(bands="B04").values.ravel(), [2.0, np.nan])  # May: COT 0.5 wins; June: none
-    ns: dict = {}
-    exec(compile(udf.read_text(), udf.name, "exec"), ns)
+    assert out.t.values.tolist() == t.tolist()  # the dates stay (spec-portable apply_dimension)
+    # May: the 2nd date (COT 0.5) wins, the 1st is blanked; June: no valid COT -> nothing
+    np.testing.assert_array_equal(out.sel(bands="B04").values.ravel(), [np.nan, 2.0, np.nan])
+    np.testing.assert_array_equal(out.sel(bands="cot").values.ravel(), [np.nan, 0.5, np.nan])
+    ns = exec_udf(udf.read_text())
     with pytest.raises(ValueError, match="needs a 'cot' band"):
         ns["apply_datacube"](cube.sel(bands=["B04"]), {})
     with pytest.raises(ValueError, match="unknown context keys"):
         ns["apply_datacube"](cube, {"periode": "month"})
+
+
+def test_class_test_udf() -> None:
+    scl = xr.DataArray(np.array([[[0, 3, 8], [4, np.nan, 10]]], dtype=np.float32)[None], dims=("t", "bands", "y", "x"),
+                       coords={"bands": ["SCL"]})
+    hit = run_udf_locally(scl, {"classes": [3, 8, 9, 10]}, "cotmask_classes_udf.py")
+    assert hit.bands.values.tolist() == ["hit"]
+    np.testing.assert_array_equal(hit.values.ravel(), [0, 1, 1, 0, 0, 1])
+    out = run_udf_locally(scl, {"classes": [4], "invert": True, "label": "outside"}, "cotmask_classes_udf.py")
+    np.testing.assert_array_equal(out.values.ravel(), [1, 1, 1, 0, 0, 1])  # nodata is never a hit
+    with pytest.raises(ValueError, match="list of class codes"):
+        run_udf_locally(scl, {"classes": "3,8"}, "cotmask_classes_udf.py")
+
+
+@pytest.mark.parametrize("level,kind", [("L1C", "ensemble"), ("L1C", "distilled"), ("L2A", "ensemble")])
+def test_numpy_engine_equals_onnxruntime(scene: xr.DataArray, level: str, kind: str) -> None:
+    cube = scene if level == "L1C" else scene.sel(bands=[b for b in scene.bands.values if b not in ("B01", "B10")])
+    ort_out = run_udf_locally(cube, {"model": kind, "engine": "onnxruntime"})
+    np_out = run_udf_locally(cube, {"model": kind, "engine": "numpy"})
+    assert np.nanmax(np.abs(ort_out.sel(bands="cot") - np_out.sel(bands="cot")).values) <= 1e-3
+    np.testing.assert_array_equal(ort_out.sel(bands="cloud_class").values, np_out.sel(bands="cloud_class").values)
+
+
+def test_published_graph_udf_runs_without_onnxruntime(scene: xr.DataArray) -> None:
+    """The UDF text inside graphs/cotmask_cloud_mask.json, with onnxruntime blocked, equals it with onnxruntime."""
+    graph = json.loads((GRAPHS_DIR / "cotmask_cloud_mask.json").read_text())["process_graph"]
+    code = next(n["arguments"]["process"]["process_graph"]["runudf1"]["arguments"]["udf"] for n in graph.values()
+                if n["process_id"] == "apply_dimension")
+    cube = scene.isel(t=0).sel(bands=[b for b in scene.bands.values if b not in ("B01", "B10")])
+    blocked = exec_udf(code, block_onnxruntime=True)
+    assert blocked["ort"] is None
+    with_ort = exec_udf(code)
+    assert with_ort["ort"] is not None
+    a, b = blocked["apply_datacube"](cube, {}), with_ort["apply_datacube"](cube, {})
+    assert np.nanmax(np.abs((a - b).sel(bands="cot").values)) <= 1e-3
+    np.testing.assert_array_equal(a.sel(bands="cloud_class").values, b.sel(bands="cloud_class").values)
+    assert 0.05 < float((a.sel(bands="cloud_class") >= 1).mean()) < 0.95
+
+
+def test_float16_ensemble_matches_the_shipped_float32_on_the_real_scene(scene: xr.DataArray) -> None:
+    bands = cotmask.load_model("L1C").bands
+    refl = _flat(scene, bands).astype(np.float32) * np.float32(1e-4)
+    full, half = cotmask.predict(refl, "L1C"), carried(refl, "L1C")
+    assert np.abs(full["cot"] - half["cot"]).max() < 0.05
+    assert np.mean(full["cloud_class"] == half["cloud_class"]) > 0.999

@@ -36,23 +36,27 @@ def period_start(times: np.ndarray, period: str) -> np.ndarray:
 
 def best_pixel(cube: xr.DataArray, period: str = "month", cot_band: str = "cot", tdim: str = "t",
                bdim: str = "bands") -> xr.DataArray:
-    """Per period: each band's value on the date with the lowest ``cot`` (NaN COT never wins), so the
-    ``cot`` band holds the period's minimum COT. Only the time dimension changes (apply_dimension rule)."""
+    """Per period and pixel, keep every band of the date with the lowest ``cot`` (NaN COT never wins;
+    ties go to the earliest date) and set all other dates to NaN.
+
+    The cube keeps its time labels (spec-portable in ``apply_dimension``); a following
+    ``aggregate_temporal_period`` with any reducer that ignores nodata (e.g. ``max``) then yields the
+    composite, whose ``cot`` band is the period's minimum COT.
+    """
     if cot_band not in cube.coords[bdim].values:
         raise ValueError(f"best-pixel compositing needs a {cot_band!r} band; the cube has {list(cube[bdim].values)}")
     starts = period_start(cube[tdim].values, period)
-    labels = np.unique(starts)
+    order = cube.dims
     cube = cube.transpose(tdim, bdim, ...)
     values = np.asarray(cube.values, dtype=np.float32)
     cot = values[:, list(cube[bdim].values).index(cot_band)]
-    out = np.full((len(labels), *values.shape[1:]), np.nan, dtype=np.float32)
-    for i, label in enumerate(labels):
+    out = np.full(values.shape, np.nan, dtype=np.float32)
+    for label in np.unique(starts):
         sel = np.flatnonzero(starts == label)
         c = np.where(np.isfinite(cot[sel]), cot[sel], np.inf)
-        pick = np.argmin(c, axis=0)  # (y, x)
-        chosen = np.take_along_axis(values[sel], pick[None, None], axis=0)[0]
-        none = ~np.isfinite(c).any(axis=0)
-        chosen[:, none] = np.nan
-        out[i] = chosen
-    coords = {k: v for k, v in cube.coords.items() if tdim not in v.dims}
-    return xr.DataArray(out, dims=cube.dims, coords={**coords, tdim: labels})
+        pick = np.argmin(c, axis=0)  # (y, x): the first of equal minima
+        some = np.isfinite(c).any(axis=0)
+        for k, t in enumerate(sel):
+            win = (pick == k) & some
+            out[t][:, win] = values[t][:, win]
+    return cube.copy(data=out).transpose(*order)

@@ -6,7 +6,7 @@ from .best_pixel import best_pixel  # udf_build: drop
 
 
 def apply_datacube(cube: xarray.DataArray, context: dict) -> xarray.DataArray:
-    """Best-pixel composite along ``t``: context ``period`` (month) and ``cot_band`` (cot)."""
+    """Best-pixel selection along ``t`` (other dates NaN): context ``period`` (month) and ``cot_band`` (cot)."""
     ctx = dict(context or {})
     unknown = sorted(set(ctx) - {"period", "cot_band"})
     if unknown:

@@ -8,18 +8,34 @@ entry points by their annotations).
 """
 
 import json
+import os
 import re
+import sys
 from typing import Callable
 
 import numpy as np
-import onnxruntime as ort
 import xarray as xr
+
+from .onnx_numpy import NumpyGraph  # udf_build: drop
+
+#: Where openEO's job option ``udf-dependency-archives`` (``...onnx_deps_python311.zip#onnx_deps``)
+#: unpacks onnxruntime next to the UDF, as the ESA APEx ONNX services use it.
+DEPENDENCY_DIR = "onnx_deps"
+if os.path.isdir(DEPENDENCY_DIR) and DEPENDENCY_DIR not in sys.path:
+    sys.path.insert(0, DEPENDENCY_DIR)
+try:
+    import onnxruntime as ort
+except ImportError:  # e.g. CDSE's default UDF runtime: the numpy engine runs the same ONNX graph
+    ort = None
 
 LEVELS = ("L1C", "L2A")
 MODEL_KINDS = ("ensemble", "distilled")
+ENGINES = ("onnxruntime", "numpy")
 OUTPUT_BANDS = ("cot", "cot_std", "cloud_class")
-CONTEXT_DEFAULTS = {"level": None, "scale": 0.0001, "offset": 0.0, "nodata": 0.0, "thin_threshold": None,
-                    "opaque_threshold": None, "model": "ensemble", "chunk_size": 65536}
+#: Sentinel-2 DN scale: reflectance = (DN + offset) * DN_SCALE.
+DN_SCALE = 0.0001
+CONTEXT_DEFAULTS = {"level": None, "scale": DN_SCALE, "offset": 0.0, "nodata": 0.0, "thin_threshold": None,
+                    "opaque_threshold": None, "model": "ensemble", "chunk_size": 65536, "engine": None}
 #: Reflectance outside this range is not physical for Sentinel-2 L1C/L2A (L2A can be a little negative).
 VALID_RANGE = (-0.2, 2.0)
 _BAND_RE = re.compile(r"^B0?([1-9]|1[0-2]|8A)$", re.IGNORECASE)
@@ -37,15 +53,28 @@ def canonical_band(label: str) -> str:
 class Model:
     """An ONNX cotmask model with the metadata it carries (bands, level, thresholds, ...)."""
 
-    def __init__(self, onnx_bytes: bytes, threads: int = 0) -> None:
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        # no busy-waiting threads: backends run several workers per machine, and spinning threads
-        # starve whatever shares the cores (seen here: a 60x slow-down beside a training process)
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(onnx_bytes, sess_options=opts, providers=["CPUExecutionProvider"])
-        meta = self.session.get_modelmeta().custom_metadata_map
+    def __init__(self, onnx_bytes: bytes, threads: int = 0, engine: str | None = None) -> None:
+        """Load ``onnx_bytes`` with ``engine`` (onnxruntime or numpy; None: onnxruntime when importable)."""
+        engine = engine or ("onnxruntime" if ort is not None else "numpy")
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+        if engine == "onnxruntime":
+            if ort is None:
+                raise ValueError("engine 'onnxruntime' requested but onnxruntime is not installed; use engine 'numpy'")
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = threads
+            opts.inter_op_num_threads = 1
+            # no busy-waiting threads: backends run several workers per machine, and spinning threads
+            # starve whatever shares the cores (seen here: a 60x slow-down beside a training process)
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            self.session = ort.InferenceSession(onnx_bytes, sess_options=opts, providers=["CPUExecutionProvider"])
+            meta = self.session.get_modelmeta().custom_metadata_map
+            self.input_name = self.session.get_inputs()[0].name
+        else:
+            self.session = NumpyGraph(onnx_bytes)
+            meta = self.session.metadata
+            self.input_name = self.session.inputs[0]
+        self.engine = engine
         try:
             self.metadata = {k: json.loads(v) for k, v in meta.items()}
             self.bands: tuple[str, ...] = tuple(self.metadata["bands"])
@@ -54,7 +83,11 @@ class Model:
             self.thresholds: dict[str, float] = self.metadata["thresholds"]
         except (KeyError, ValueError) as e:
             raise ValueError(f"ONNX model lacks cotmask metadata ({e}); not a cotmask model?") from e
-        self.input_name = self.session.get_inputs()[0].name
+
+    def _infer(self, block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.engine == "onnxruntime":
+            return tuple(self.session.run(None, {self.input_name: block}))
+        return tuple(self.session.run({self.input_name: block}))
 
     def run(self, x: np.ndarray, chunk_size: int = 65536, what: str = "reflectance") -> tuple[np.ndarray, np.ndarray]:
         """COT mean and spread for reflectance rows ``x`` (N, n_bands), checked chunk by chunk
@@ -66,7 +99,7 @@ class Model:
             block = check_reflectance(x[s:s + chunk_size], what)
             ok = np.isfinite(block).all(axis=1)
             if ok.any():
-                c, d = self.session.run(None, {self.input_name: block[ok] if not ok.all() else block})
+                c, d = self._infer(block[ok] if not ok.all() else block)
                 cot[s:s + chunk_size][ok] = c
                 std[s:s + chunk_size][ok] = d
         return cot, std
@@ -95,6 +128,29 @@ def check_reflectance(x: np.ndarray, what: str = "reflectance") -> np.ndarray:
         x[(x < VALID_RANGE[0]).any(axis=-1)] = np.nan
         np.minimum(x, VALID_RANGE[1], out=x, where=np.isfinite(x))
     return x
+
+
+def dn_to_reflectance(dn: np.ndarray, scale: float = DN_SCALE, offset: float = 0.0,
+                      nodata: float | None = 0.0) -> np.ndarray:
+    """float32 reflectance ``(dn + offset) * scale``; ``nodata`` DNs and NaN become NaN.
+
+    The one plausibility check of the conversion: with a DN scale (< 0.01), input whose values are all
+    within [-2, 2] and fractional is reflectance already, and converting it again would give a
+    silently empty mask, so it raises ``ValueError`` naming the fix.
+    """
+    dn = np.asarray(dn)
+    if not np.issubdtype(dn.dtype, np.number) or np.issubdtype(dn.dtype, np.bool_):
+        raise TypeError(f"DN array must be numeric, got dtype {dn.dtype}")
+    out = dn.astype(np.float32)
+    if nodata is not None:
+        out[dn == nodata] = np.nan
+    valid = out[np.isfinite(out)]
+    if scale < 0.01 and valid.size and np.abs(valid).max() <= VALID_RANGE[1] and np.any(valid != np.round(valid)):
+        raise ValueError(f"values look like reflectance already (all <= {VALID_RANGE[1]}, fractional) but scale={float(scale)} "
+                         "treats them as DN; pass scale=1 and offset=0 for reflectance input, and do not convert twice")
+    out += np.float32(offset)
+    out *= np.float32(scale)
+    return out
 
 
 def classify(cot: np.ndarray, thin: float, opaque: float) -> np.ndarray:
@@ -131,6 +187,8 @@ def parse_context(context: dict | None) -> dict:
         raise ValueError(f"level must be one of {LEVELS}, got {ctx['level']!r}")
     if ctx["model"] not in MODEL_KINDS:
         raise ValueError(f"model must be one of {MODEL_KINDS}, got {ctx['model']!r}")
+    if ctx["engine"] is not None and ctx["engine"] not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES} (or null: onnxruntime when installed), got {ctx['engine']!r}")
     if not float(ctx["scale"]) > 0:
         raise ValueError(f"scale must be > 0, got {ctx['scale']!r}")
     return ctx  # threshold order is checked once the model's defaults are known (cloud_mask_cube)
@@ -143,7 +201,7 @@ def _band_dim(cube: xr.DataArray) -> str:
     raise ValueError(f"cube has no bands dimension (dims {list(cube.dims)}); apply cotmask along 'bands'")
 
 
-def cloud_mask_cube(cube: xr.DataArray, context: dict | None, get_model: Callable[[str, str], Model]) -> xr.DataArray:
+def cloud_mask_cube(cube: xr.DataArray, context: dict | None, get_model: Callable[[str, str, str | None], Model]) -> xr.DataArray:
     """COT, spread and class for a labelled cube with a bands dimension and any other dimensions.
 
     Input is DN (``(v + offset) * scale``, ``nodata`` DN and NaN give NaN) or, with ``scale=1``,
@@ -155,7 +213,7 @@ def cloud_mask_cube(cube: xr.DataArray, context: dict | None, get_model: Callabl
         raise TypeError(f"cube must be numeric, got dtype {cube.dtype}")
     labels = {canonical_band(b): b for b in cube.coords[bdim].values} if bdim in cube.coords else {}
     level = str(ctx["level"]).upper() if ctx["level"] else ("L1C" if "B10" in labels else "L2A")
-    model = get_model(level, ctx["model"])
+    model = get_model(level, ctx["model"], ctx["engine"])
     missing = [b for b in model.bands if b not in labels]
     if missing:
         raise ValueError(f"cube lacks bands {missing} needed by the {level} model (has {sorted(labels)}); "
@@ -178,15 +236,7 @@ def cloud_mask_cube(cube: xr.DataArray, context: dict | None, get_model: Callabl
         for r0 in range(0, data.shape[-3], rows):
             sl = (*idx, slice(r0, r0 + rows))
             raw = np.asarray(data[sl][..., band_idx], dtype=np.float32).reshape(-1, len(band_idx))  # chunk copy only
-            bad = ~np.isfinite(raw).all(axis=1)
-            if nodata is not None:
-                bad |= (raw == np.float32(nodata)).any(axis=1)
-            good = raw[~bad]
-            if scale < 0.01 and good.size and np.abs(good).max() <= VALID_RANGE[1] and np.any(good != np.round(good)):
-                raise ValueError(f"values look like reflectance (all <= 2, fractional) but scale={float(scale)} "
-                                 "treats them as DN; pass scale=1 and offset=0 for reflectance input")
-            refl = (raw + offset) * scale
-            refl[bad] = np.nan
+            refl = dn_to_reflectance(raw, scale, offset, nodata)  # NaN rows are nodata in model.run
             cot, std = model.run(refl, chunk, "reflectance (after scale/offset)")
             out[sl] = np.stack([cot, std, classify(cot, thin, opaque)], axis=-1).reshape(out[sl].shape)
     out = out.reshape(*lead, 3)

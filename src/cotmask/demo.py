@@ -16,7 +16,8 @@ import pandas as pd
 import xarray as xr
 
 from .data import S2CLOUDLESS_CREDIT, s2cloudless_cube, to_dn, write_collection
-from .local import run_graph_locally, udf_cube_graph
+from .local import run_graph_locally
+from .udp import udf_graph
 
 SCL_CLOUDY = (8, 9, 10)  # cloud medium / high probability, thin cirrus
 
@@ -100,7 +101,7 @@ def _series_part(out_dir: Path, context: dict, progress, task) -> dict:
     from pyproj import Transformer
 
     from .samples import synthetic_timeseries, synthetic_worldcover
-    from .udp import process_graph, screening_table
+    from .udp import call_graph, published_udps, screening_table
 
     cube, truth = synthetic_timeseries("L2A", seed=0)
     dn = to_dn(cube)
@@ -114,15 +115,17 @@ def _series_part(out_dir: Path, context: dict, progress, task) -> dict:
     stand = {"type": "Polygon", "coordinates": [[to_ll.transform(x, y) for x, y in
                                                  [(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]]]}
     progress.update(task, advance=1, description="series: cotmask_cloud_mask")
-    masks = run_graph_locally(process_graph("cotmask_cloud_mask", **base), out_dir).transpose("t", "bands", "y", "x")
+    udps = published_udps()
+    masks = run_graph_locally(call_graph("cotmask_cloud_mask", **base), out_dir, udps).transpose("t", "bands", "y", "x")
     progress.update(task, advance=1, description="series: cotmask_forest_composite")
-    comp = run_graph_locally(process_graph("cotmask_forest_composite", **base, geometries=stand, buffer=1,
-                                           scl_collection=str(collection),
-                                           worldcover_collection=str(worldcover), worldcover_classes=[10]),
-                             out_dir).transpose("t", "bands", "y", "x")
+    comp = run_graph_locally(call_graph("cotmask_forest_composite", **base, geometries=stand, buffer=1,
+                                        scl_collection=str(collection),
+                                        worldcover_collection=str(worldcover), worldcover_classes=[10]),
+                             out_dir, udps).transpose("t", "bands", "y", "x")
     to_netcdf(comp, out_dir / "composite.nc")
     progress.update(task, advance=1, description="series: cotmask_scene_screening")
-    screen = run_graph_locally(process_graph("cotmask_scene_screening", **base, geometries=stand, resolution=0), out_dir)
+    screen = run_graph_locally(call_graph("cotmask_scene_screening", **base, geometries=stand, resolution=0), out_dir,
+                               udps)
     table = screening_table(screen, max_cloud_fraction=0.1)
     table.to_csv(out_dir / "screening.csv", index=False)
     series_png = series_quicklook(dn, masks, out_dir / "series_quicklook.png")
@@ -205,7 +208,7 @@ def run_demo(out_dir: Path, input_path: str | None = None, context: dict | None 
         model_bands = [b for b in dn.bands.values.tolist() if b != "SCL"]
         collection = write_collection(dn.sel(bands=model_bands), out_dir / "input_collection.nc")
         progress.update(task, advance=1, description="running load_collection -> apply_dimension(UDF) locally")
-        result = run_graph_locally(udf_cube_graph(collection, model_bands, context or {}), out_dir)
+        result = run_graph_locally(udf_graph(str(collection), model_bands, context).flat_graph(), out_dir)
         result = result.transpose("t", "bands", "y", "x")
         progress.update(task, advance=1, description="writing netCDF")
         nc = to_netcdf(result, out_dir / "cotmask.nc", {"source": credit, "produced_by": "cotmask demo",

@@ -16,8 +16,6 @@ in one place, by wrapping the engine's registry entries -- the graphs themselves
   backends pass it), runs the UDF code, and hands the result back in the engine's axis order;
 * ``rename_labels`` to the labels a dimension already has is a no-op (the engine raises
   LabelExists; geotrellis backends just set the labels);
-* ``array_contains(list, x)`` inside ``apply`` works per pixel (the engine hands the callback the
-  whole array and answers one scalar);
 * ``array_create(data, repeat)`` repeats the elements of ``data`` (the engine's ``np.tile`` turns
   ``[[1, 1, 1]]`` repeated 3 times into a 1 x 9 array instead of 3 x 3: wrong kernels);
 * ``aggregate_temporal_period`` calls the reducer once, on all periods padded with NaN: the
@@ -25,13 +23,20 @@ in one place, by wrapping the engine's registry entries -- the graphs themselves
   across calls, so every multi-node reducer (e.g. an ``if`` choosing median or mean) silently
   returned the first period's result for all periods. Periods are labelled by their first day, as
   the geotrellis backends do (the engine: month end);
+* ``if`` with a scalar condition returns the chosen argument itself (the engine's ``np.where`` turns a
+  chosen cube into a bare numpy array, which the next process cannot use);
 * ``aggregate_spatial`` gets an in-memory cube (xvec sends the lazy graph to joblib workers, which
   cannot pickle it);
 * ``load_collection`` honours ``bands`` and ``temporal_extent`` (the engine ignores both for local
   files). ``spatial_extent`` is still ignored: local sample cubes are small, clip them beforehand.
 
-``instantiate_udp`` turns a published UDP (graphs/*.json) plus arguments into a concrete process
-graph, so the local tests execute exactly the committed JSON.
+UDPs run as a backend runs them: ``run_graph_locally(graph, udps=...)`` registers each UDP (the
+committed graphs/*.json) as a process, and a graph calls it by id with its parameters as arguments.
+Like the geotrellis backends, the harness resolves the UDP's parameters in top-level arguments and in
+``run_udf``'s context; inside other callbacks the engine does not see them and fails loudly (the
+geotrellis backends silently use the callback's input instead: ``cotmask.udp.backend`` checks every
+graph for that). Each patch above has a test (tests/test_local_engine.py) that shows the upstream bug
+still exists, and docs/upstream_bugs.md has a report with a minimal reproduction per bug.
 """
 
 import contextvars
@@ -43,22 +48,19 @@ import xarray as xr
 from .best_pixel import period_start
 
 _APPLY_CTX: contextvars.ContextVar = contextvars.ContextVar("cotmask_apply_dimension", default=None)
+_UDP_ARGS: contextvars.ContextVar = contextvars.ContextVar("cotmask_udp_arguments", default={})
 BACKEND_ORDER = ("t", "bands", "y", "x")
 
 
-def default_udf_path(name: str = "cotmask_udf.py") -> Path:
-    """Path of a generated UDF file in the repository's udf/ folder."""
-    from .udf_build import udf_dir
-
-    return udf_dir() / name
-
-
-def run_udf_locally(cube: xr.DataArray, context: dict | None = None, udf: str | Path | None = None) -> xr.DataArray:
-    """Run the UDF file (default ``udf/cotmask_udf.py``) on ``cube`` with ``openeo.udf.execute_local_udf``."""
+def run_udf_locally(cube: xr.DataArray, context: dict | None = None, udf: str | Path = "cotmask_udf.py") -> xr.DataArray:
+    """Run a UDF on ``cube`` with ``openeo.udf.execute_local_udf``: a generated UDF's file name
+    (default ``cotmask_udf.py``, read with ``udf_text``) or the path of any UDF file."""
     import openeo
     from openeo.udf import execute_local_udf
 
-    code = Path(udf or default_udf_path()).read_text()
+    from .udf_build import udf_text
+
+    code = Path(udf).read_text() if Path(udf).is_file() else udf_text(str(udf))
     result = execute_local_udf(openeo.UDF(code, runtime="Python", context=context or {}), cube)
     return result.get_datacube_list()[0].get_array()
 
@@ -90,6 +92,7 @@ def _run_udf(data, udf: str, runtime: str, context: dict | None = None, **kwargs
     from openeo.udf import UdfData, XarrayDataCube
     from openeo.udf.run_code import run_udf_code
 
+    context = _plain(_resolve_parameters(context or {}, _UDP_ARGS.get()))  # as geopyspark resolves run_udf's context
     state = _APPLY_CTX.get()
     if state is not None and not isinstance(data, xr.DataArray):
         src = state["source"]
@@ -116,14 +119,10 @@ def _rename_labels(data: xr.DataArray, dimension: str, target: list, source: lis
     return _ORIGINAL["rename_labels"](data=data, dimension=dimension, target=target, source=source, **kwargs)
 
 
-def _array_contains(data, value, **kwargs):
-    if np.ndim(value) > 0 and np.ndim(data) <= 1:  # a per-pixel test applied to a whole cube
-        elements = np.asarray([] if data is None else data)
-        if isinstance(value, xr.DataArray):
-            return xr.apply_ufunc(np.isin, value, kwargs={"test_elements": elements}, dask="parallelized",
-                                  output_dtypes=[bool])
-        return np.isin(value, elements)
-    return _ORIGINAL["array_contains"](data=data, value=value, **kwargs)
+def _if(value, accept=None, reject=None, **kwargs):
+    if np.ndim(value) == 0:  # a top-level if on a parameter: the chosen argument as it is (a cube stays a cube)
+        return accept if bool(value) else reject
+    return _ORIGINAL["if"](value=value, accept=accept, reject=np.nan if reject is None else reject, **kwargs)
 
 
 def _array_create(data=None, repeat: int = 1, **kwargs):
@@ -181,9 +180,9 @@ def _load_collection(*args, **kwargs) -> xr.DataArray:
 
 
 _WRAPPERS = {"apply_dimension": _apply_dimension, "run_udf": _run_udf, "rename_labels": _rename_labels,
-             "array_contains": _array_contains, "aggregate_spatial": _aggregate_spatial,
+             "aggregate_spatial": _aggregate_spatial,
              "load_collection": _load_collection, "array_create": _array_create,
-             "aggregate_temporal_period": _aggregate_temporal_period}
+             "aggregate_temporal_period": _aggregate_temporal_period, "if": _if}
 
 
 def patch_local_processing() -> None:
@@ -201,15 +200,94 @@ def patch_local_processing() -> None:
         PROCESS_REGISTRY[name] = Process(spec=PROCESS_REGISTRY[name].spec, implementation=impl)
 
 
-def run_graph_locally(graph: dict, collections_dir: str | Path | None = None) -> xr.DataArray:
-    """Execute a (flat) process graph with openEO local processing and return the result cube."""
+def _resolve_parameters(value, arguments: dict):
+    """``value`` with the engine's parameter references (and raw ``from_parameter`` dicts) replaced by
+    ``arguments``; unknown names stay as they are."""
+    from openeo_pg_parser_networkx.pg_schema import ParameterReference
+
+    if isinstance(value, ParameterReference) and value.from_parameter in arguments:
+        return arguments[value.from_parameter]
+    if isinstance(value, dict):
+        if set(value) == {"from_parameter"} and value["from_parameter"] in arguments:
+            return arguments[value["from_parameter"]]
+        return {k: _resolve_parameters(v, arguments) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve_parameters(v, arguments) for v in value]
+    return value
+
+
+def bind_top_level(process_graph: dict, arguments: dict) -> dict:
+    """The UDP's graph with ``from_parameter`` replaced by ``arguments`` in top-level node arguments only,
+    as a backend's driver evaluates them (openeo-python-driver evaluator.py lines 231-236). References
+    inside callbacks stay: there the engine, like geotrellis, does not see UDP parameters (run_udf's
+    context is resolved separately, as geopyspark does). Also avoids an engine crash on a parameter as
+    load_collection's id (openeo-pg-parser-networkx graph.py 481-484: ``raw_source.split``)."""
+    import copy
+
+    def sub(value):
+        if isinstance(value, dict):
+            if "process_graph" in value:
+                return value
+            if set(value) == {"from_parameter"} and value["from_parameter"] in arguments:
+                return copy.deepcopy(arguments[value["from_parameter"]])
+            return {k: sub(v) for k, v in value.items()}
+        return [sub(v) for v in value] if isinstance(value, list) else value
+
+    return {nid: {**node, "arguments": sub(node.get("arguments", {}))} for nid, node in process_graph.items()}
+
+
+def _plain(value):
+    """JSON values from the engine's parsed arguments (its schema parser turns e.g. ``[]`` into a
+    pydantic ``TemporalIntervals``); a UDF context gets what the user sent."""
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return [_plain(v) for v in value] if isinstance(value, (list, tuple)) else value
+
+
+def _udp_process(udp: dict):
+    """An engine implementation that runs ``udp`` with its arguments (defaults for the rest)."""
+    from openeo.local.processing import PROCESS_REGISTRY
+    from openeo_pg_parser_networkx import OpenEOProcessGraph
+
+    declared = {q["name"]: q for q in udp.get("parameters", [])}
+
+    def run(named_parameters=None, **arguments):
+        unknown = sorted(set(arguments) - set(declared))
+        if unknown:
+            raise ValueError(f"{udp['id']} has no parameters {unknown}; it takes {sorted(declared)}")
+        missing = [n for n, q in declared.items() if n not in arguments and "default" not in q]
+        if missing:
+            raise ValueError(f"{udp['id']} needs the parameters {missing}")
+        values = {n: arguments.get(n, q.get("default")) for n, q in declared.items()}
+        token = _UDP_ARGS.set(values)
+        try:
+            graph = OpenEOProcessGraph({"process_graph": bind_top_level(udp["process_graph"], values)})
+            return graph.to_callable(PROCESS_REGISTRY, parameters=values)(named_parameters=values)
+        finally:
+            _UDP_ARGS.reset(token)
+
+    return run
+
+
+def run_graph_locally(graph: dict, collections_dir: str | Path | None = None, udps: list[dict] | None = None):
+    """Execute a (flat) process graph with openEO local processing and return the result cube.
+
+    ``udps``: user-defined processes (dicts with id, parameters, process_graph) the graph may call
+    by id, whatever its namespace (as on a backend where they are published)."""
     import warnings
 
     from rasterio.errors import NotGeoreferencedWarning
 
     from openeo.local import LocalConnection
+    from openeo.local.processing import PROCESS_REGISTRY
+    from openeo_pg_parser_networkx.process_registry import Process
 
     patch_local_processing()
+    for udp in udps or []:
+        PROCESS_REGISTRY[udp["id"]] = Process(spec={k: v for k, v in udp.items() if k != "process_graph"},
+                                              implementation=_udp_process(udp))
     conn = LocalConnection(str(collections_dir or Path.cwd()))
     with warnings.catch_warnings():
         # expected: a period or polygon without any clear observation reduces to nodata
@@ -218,46 +296,3 @@ def run_graph_locally(graph: dict, collections_dir: str | Path | None = None) ->
         warnings.filterwarnings("ignore", category=NotGeoreferencedWarning)  # the engine's resample_spatial
         out = conn.execute(graph)
         return out.compute() if isinstance(out, xr.DataArray) else out
-
-
-def udf_cube_graph(collection: str | Path, bands: list[str], context: dict, udf: str | Path | None = None) -> dict:
-    """The core user graph: load_collection -> filter_bands -> apply_dimension(bands, cotmask UDF).
-
-    Built offline with the openeo client (no connection); ``filter_bands`` is explicit because the
-    local engine ignores ``bands`` in ``load_collection``.
-    """
-    import openeo
-    from openeo.rest.datacube import DataCube
-
-    cube = DataCube.load_collection(str(collection), connection=None, bands=bands).filter_bands(bands)
-    udf_obj = openeo.UDF(Path(udf or default_udf_path()).read_text(), runtime="Python", context=context)
-    return cube.apply_dimension(dimension="bands", process=udf_obj).flat_graph()
-
-
-def instantiate_udp(udp: dict, arguments: dict) -> dict:
-    """A concrete flat process graph from a UDP dict: its parameters replaced by ``arguments`` or defaults."""
-    import copy
-
-    declared = {q["name"]: q for q in udp.get("parameters", [])}
-    unknown = sorted(set(arguments) - set(declared))
-    if unknown:
-        raise ValueError(f"{udp['id']} has no parameters {unknown}; it takes {sorted(declared)}")
-    values = {}
-    for name, q in declared.items():
-        if name in arguments:
-            values[name] = arguments[name]
-        elif "default" in q:
-            values[name] = q["default"]
-        else:
-            raise ValueError(f"{udp['id']} needs the parameter {name!r} ({q.get('description', '')})")
-
-    def sub(node):
-        if isinstance(node, dict):
-            if set(node) == {"from_parameter"} and node["from_parameter"] in values:
-                return copy.deepcopy(values[node["from_parameter"]])
-            return {k: sub(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [sub(v) for v in node]
-        return node
-
-    return sub(udp["process_graph"])

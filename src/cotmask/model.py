@@ -28,24 +28,28 @@ def model_path(level: str, kind: str = "ensemble") -> Path:
 
 
 @lru_cache(maxsize=8)
-def load_model(level: str = "L1C", kind: str = "ensemble", threads: int = 0) -> Model:
-    """The loaded model (cached); its ``bands`` and ``thresholds`` come from the ONNX metadata."""
+def load_model(level: str = "L1C", kind: str = "ensemble", threads: int = 0, engine: str | None = None) -> Model:
+    """The loaded model (cached); its ``bands`` and ``thresholds`` come from the ONNX metadata.
+
+    ``engine``: onnxruntime or numpy (None: onnxruntime when installed)."""
     path = model_path(level, kind)
     if not path.exists():
         raise FileNotFoundError(f"model file {path} missing; rebuild with `python training/train.py`")
-    return Model(path.read_bytes(), threads)
+    return Model(path.read_bytes(), threads, engine)
 
 
 def predict(reflectance: np.ndarray, level: str = "L1C", kind: str = "ensemble", thin: float | None = None,
-            opaque: float | None = None, chunk_size: int = 65536, threads: int = 0) -> dict[str, np.ndarray]:
+            opaque: float | None = None, chunk_size: int = 65536, threads: int = 0,
+            engine: str | None = None) -> dict[str, np.ndarray]:
     """COT, its ensemble spread and the class for reflectance rows (N, n_bands) in the model's band order.
 
     Bands: ``load_model(level).bands`` (L1C: B02-B12 incl. B8A and B10; L2A: the same without B10).
     Input must be float reflectance (DN: convert with ``to_reflectance`` first); rows with NaN give
     NaN outputs (documented nodata). Wrong shape, dtype or value range raise with a message naming it.
     Returns float32 arrays ``cot``, ``cot_std`` and ``cloud_class`` (0 clear, 1 thin, 2 opaque, NaN nodata).
+    ``engine``: onnxruntime or numpy (None: onnxruntime when installed).
     """
-    model = load_model(level.upper(), kind, threads)
+    model = load_model(level.upper(), kind, threads, engine)
     cot, std = predict_rows(model, reflectance, chunk_size)
     thin = model.thresholds["thin"] if thin is None else thin
     opaque = model.thresholds["opaque"] if opaque is None else opaque
@@ -64,7 +68,7 @@ def cloud_mask(cube: "xr.DataArray", context: dict | None = None, threads: int =
     from .core import OUTPUT_BANDS, _band_dim, cloud_mask_cube
 
     bdim = _band_dim(cube)
-    get = lambda level, kind: load_model(level, kind, threads)  # noqa: E731
+    get = lambda level, kind, engine: load_model(level, kind, threads, engine)  # noqa: E731
     if cube.chunks is None:
         return cloud_mask_cube(cube, context, get)
     labels = list(cube.coords[bdim].values)

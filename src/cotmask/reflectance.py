@@ -8,9 +8,8 @@ The offset is never guessed here: callers pass it, or derive it from the baselin
 
 import numpy as np
 
-from .core import VALID_RANGE
+from .core import DN_SCALE, dn_to_reflectance
 
-DEFAULT_SCALE = 1e-4
 NODATA_DN = 0
 
 
@@ -24,20 +23,10 @@ def baseline_offset(processing_baseline: str) -> int:
     return -1000 if major >= 4 else 0
 
 
-def to_reflectance(dn: np.ndarray, *, offset: float, scale: float = DEFAULT_SCALE, nodata: float | None = NODATA_DN) -> np.ndarray:
+def to_reflectance(dn: np.ndarray, *, offset: float, scale: float = DN_SCALE, nodata: float | None = NODATA_DN) -> np.ndarray:
     """Convert DN to float32 reflectance; ``nodata`` DNs (0 in ESA products) and NaN become NaN.
 
     ``offset`` is required on purpose (0 before baseline 04.00, -1000 from it on). Raises
-    ``ValueError`` when the input already looks like reflectance (float values all below 2).
+    ``ValueError`` when the input already looks like reflectance (``core.dn_to_reflectance``).
     """
-    dn = np.asarray(dn)
-    if not np.issubdtype(dn.dtype, np.number):
-        raise TypeError(f"DN array must be numeric, got dtype {dn.dtype}")
-    finite = dn[np.isfinite(dn)] if np.issubdtype(dn.dtype, np.floating) else dn
-    if finite.size and np.issubdtype(dn.dtype, np.floating) and np.nanmax(np.abs(finite)) <= VALID_RANGE[1]:
-        raise ValueError("input looks like reflectance already (all values <= 2); do not convert it again, "
-                         "or pass DN (integers scaled by 10000)")
-    out = (dn.astype(np.float32) + np.float32(offset)) * np.float32(scale)
-    if nodata is not None:
-        out[dn == nodata] = np.nan
-    return out
+    return dn_to_reflectance(dn, scale=scale, offset=offset, nodata=nodata)

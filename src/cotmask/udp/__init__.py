@@ -17,13 +17,33 @@ from .validate import validate_arguments
 PROCESSES: tuple[ModuleType, ...] = (cloud_mask, mask_timeseries, forest_composite, best_pixel_composite,
                                      scene_screening)
 GRAPHS_DIR = Path(__file__).resolve().parents[3] / "graphs"
+#: Where the published UDP JSON lives (the APEx catalogue and other users call a UDP by this URL as its
+#: ``namespace``). A placeholder until the repository is public: replace OWNER, then `cotmask build`.
+PUBLISHED_JSON_URL = "https://raw.githubusercontent.com/OWNER/cotmask/main/graphs/{process_id}.json"
+#: onnxruntime for the UDF on CDSE (its default UDF runtime lacks it; without it the numpy engine runs):
+#: the public archive the ESA APEx ONNX services use.
+DEFAULT_JOB_OPTIONS = {"udf-dependency-archives": [
+    "https://s3.waw3-1.cloudferro.com/swift/v1/project_dependencies/onnx_deps_python311.zip#onnx_deps"]}
+CATEGORIES = ["cloud detection", "masking", "Sentinel-2", "machine learning"]
+#: What each process returns (``returns`` of the UDP; schema as in the openEO process specs).
+RETURNS = {
+    "raster": {"description": "A raster data cube (dimensions x, y, t, bands).",
+               "schema": {"type": "object", "subtype": "datacube", "dimensions": [
+                   {"type": "spatial", "axis": ["x", "y"]}, {"type": "temporal"}, {"type": "bands"}]}},
+    "vector": {"description": "A vector data cube: per polygon and date the bands cloudy_fraction, opaque_fraction "
+                              "and valid_fraction.",
+               "schema": {"type": "object", "subtype": "datacube", "dimensions": [
+                   {"type": "geometry"}, {"type": "temporal"}, {"type": "bands"}]}},
+}
 
 
 def process_dict(module: ModuleType) -> dict:
-    """The UDP (id, summary, description, parameters, process_graph) of one process module."""
+    """The UDP (id, summary, description, categories, parameters, returns, process_graph) of a process module."""
     ps = module.parameters()
+    returns = RETURNS["vector" if module.PROCESS_ID == "cotmask_scene_screening" else "raster"]
     return build_process_dict(process_graph=module.build(params(ps)), process_id=module.PROCESS_ID,
-                              summary=module.SUMMARY, description=module.DESCRIPTION, parameters=ps)
+                              summary=module.SUMMARY, description=module.DESCRIPTION, parameters=ps,
+                              returns=returns, categories=CATEGORIES, default_job_options=DEFAULT_JOB_OPTIONS)
 
 
 def get(process_id: str) -> ModuleType:
@@ -39,11 +59,31 @@ def check_arguments(process_id: str, **arguments) -> dict:
     return validate_arguments([q.name for q in get(process_id).parameters()], arguments)
 
 
-def process_graph(process_id: str, **arguments) -> dict:
-    """A concrete flat process graph: the UDP with validated ``arguments`` (defaults for the rest)."""
-    from ..local import instantiate_udp
+def call_graph(process_id: str, namespace: str = "user", **arguments) -> dict:
+    """A flat process graph that calls the UDP ``process_id`` with validated ``arguments`` -- what a user
+    sends to a backend (``namespace``: "user" where it is published, or the URL of its JSON)."""
+    return {"cotmask1": {"process_id": process_id, "namespace": namespace,
+                         "arguments": check_arguments(process_id, **arguments), "result": True}}
 
-    return instantiate_udp(process_dict(get(process_id)), check_arguments(process_id, **arguments))
+
+def udf_graph(collection_id: str, bands: list[str], context: dict | None = None, udf_file: str = "cotmask_udf.py",
+              connection=None, spatial_extent: dict | None = None, temporal_extent: list | None = None):
+    """The plain user graph (no UDP): load_collection -> filter_bands -> apply_dimension(bands, cotmask UDF),
+    as a cube (``connection``: a backend's, or None to build offline). ``udf_file`` defaults to the UDF
+    that carries all models."""
+    from openeo.rest.datacube import DataCube
+
+    from .common import apply_cotmask
+
+    cube = DataCube.load_collection(collection_id, connection=connection, spatial_extent=spatial_extent,
+                                    temporal_extent=temporal_extent, bands=bands).filter_bands(bands)
+    return apply_cotmask(cube, dict(context or {}), udf_file)
+
+
+def published_udps() -> list[dict]:
+    """The UDP dicts as published: graphs/*.json of the checkout, else built from the modules."""
+    return [json.loads((GRAPHS_DIR / f"{m.PROCESS_ID}.json").read_text()) if GRAPHS_DIR.is_dir()
+            else process_dict(m) for m in PROCESSES]
 
 
 def render(module: ModuleType) -> str:
@@ -57,8 +97,10 @@ SCENARIO_FOREST = {"type": "Polygon", "coordinates": [[[14.505, 59.905], [14.555
                                                        [14.505, 59.928], [14.505, 59.905]]]}
 
 
-def benchmark_scenario(module: ModuleType, namespace: str = "user") -> str:
-    """APEx-style benchmark scenario JSON for one process (CDSE, the Swedish forest area, summer 2024)."""
+def benchmark_scenario(module: ModuleType) -> str:
+    """APEx-style benchmark scenario JSON for one process (CDSE, the Swedish forest area, summer 2024),
+    calling the UDP by the URL of its published JSON."""
+    namespace = PUBLISHED_JSON_URL.format(process_id=module.PROCESS_ID)
     names = {q.name for q in module.parameters()}
     args = {"spatial_extent": SCENARIO_EXTENT, "temporal_extent": ["2024-06-01", "2024-09-01"],
             **({"geometries": SCENARIO_FOREST} if "geometries" in names else {})}
@@ -81,4 +123,5 @@ def main() -> None:
         print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB) and its benchmark scenario")
 
 
-__all__ = ["PROCESSES", "check_arguments", "get", "main", "process_dict", "process_graph", "render", "screening_table"]
+__all__ = ["PROCESSES", "call_graph", "udf_graph", "check_arguments", "get", "main", "process_dict", "published_udps", "render",
+           "screening_table"]

@@ -2,17 +2,25 @@
 
 Every builder takes ``p``: a mapping from parameter name to either an ``openeo.api.process.Parameter``
 (to publish the UDP) or a concrete value. Band lists and thresholds come from the model metadata.
+
+Backend rule (see ``cotmask.udp.backend``): a UDP parameter is read only in top-level arguments
+(including a top-level ``if``) and in ``run_udf``'s context, never inside another callback -- the
+geotrellis backends do not resolve it there and silently use the callback's input instead.
 """
 
 import openeo
 from openeo.api.process import Parameter
+from openeo.internal.graph_building import PGNode
 from openeo.rest.datacube import DataCube
 
-from ..core import OUTPUT_BANDS
+from ..core import MODEL_KINDS, OUTPUT_BANDS
 from ..model import load_model
-from ..udf_build import udf_dir
+from ..udf_build import udf_text
 
-UDF_FILE = "cotmask_udf.py"
+UDF_FILE = "cotmask_udf_graphs.py"
+CLASSES_UDF_FILE = "cotmask_classes_udf.py"
+#: run_udf's runtime: the UDF code needs Python >= 3.10 (``X | Y`` annotations).
+UDF_RUNTIME = {"runtime": "Python", "version": "3.11"}
 PERIODS = ("dekad", "month", "season")
 REDUCERS = ("median", "mean", "min", "max")
 #: ESA WorldCover 2021 legend codes (10 tree cover ... 100 moss and lichen).
@@ -51,8 +59,9 @@ def model_parameters() -> list[Parameter]:
         _num("thin_threshold", th["thin"], "COT from which a pixel is thin cloud.", minimum=0),
         _num("opaque_threshold", th["opaque"], "COT from which a pixel is opaque cloud (must exceed thin_threshold).",
              minimum=0),
-        Parameter.string("model", default="ensemble", values=["ensemble", "distilled"],
-                         description="cotmask model: 10-member ensemble or the small distilled model."),
+        Parameter.string("model", default="ensemble", values=list(MODEL_KINDS),
+                         description="cotmask model: the 10-member ensemble (L2A; float16 weights) or the small "
+                                     "distilled model (L1C and L2A). For the L1C ensemble run udf/cotmask_udf.py."),
     ]
 
 
@@ -84,31 +93,57 @@ def load(p: dict) -> DataCube:
     return cube.filter_bands(p["bands"])
 
 
+def udf(name: str, context: dict) -> openeo.UDF:
+    """A generated UDF file as ``run_udf`` callback, runtime pinned (``UDF_RUNTIME``)."""
+    return openeo.UDF(udf_text(name), context=context, **UDF_RUNTIME)
+
+
+def top_level_if(condition, accept: DataCube, reject: DataCube) -> DataCube:
+    """``if(condition, accept, reject)`` as a top-level node: evaluated by the backend driver (which
+    resolves UDP parameters there), unlike an ``if`` inside a callback."""
+    return DataCube(PGNode("if", value=condition, accept=accept, reject=reject), connection=None,
+                    metadata=accept.metadata)
+
+
+def apply_cotmask(cube: DataCube, context: dict, udf_file: str = UDF_FILE) -> DataCube:
+    """apply_dimension(bands, cotmask UDF) with labels declared by rename_labels: cot, cot_std, cloud_class.
+    ``udf_file``: the generated UDF to embed (graphs: ``cotmask_udf_graphs.py``; all models: ``cotmask_udf.py``)."""
+    return (cube.apply_dimension(dimension="bands", process=udf(udf_file, context))
+            .rename_labels("bands", target=list(OUTPUT_BANDS)))
+
+
+#: UDP parameters that go into the cotmask UDF's context.
+CONTEXT_PARAMETERS = ("level", "scale", "offset", "thin_threshold", "opaque_threshold", "model")
+
+
 def cloud_mask(cube: DataCube, p: dict) -> DataCube:
-    """apply_dimension(bands, cotmask UDF) with labels declared by rename_labels: cot, cot_std, cloud_class."""
-    context = {k: p[k] for k in ("level", "scale", "offset", "thin_threshold", "opaque_threshold", "model")}
-    udf = openeo.UDF((udf_dir() / UDF_FILE).read_text(), runtime="Python", context=context)
-    return cube.apply_dimension(dimension="bands", process=udf).rename_labels("bands", target=list(OUTPUT_BANDS))
+    """The cotmask UDF on ``cube`` with the UDP's model parameters as its context."""
+    return apply_cotmask(cube, {k: p[k] for k in CONTEXT_PARAMETERS})
+
+
+def class_hit(cube: DataCube, classes, invert: bool = False, label: str = "hit") -> DataCube:
+    """One band ``label``: 1 where the (single-band) cube's class code is in ``classes`` (a UDF: no
+    ``array_contains`` and no parameter inside a callback on geotrellis)."""
+    context = {"classes": classes, "invert": invert, "label": label}
+    return (cube.apply_dimension(dimension="bands", process=udf(CLASSES_UDF_FILE, context))
+            .rename_labels("bands", target=[label]))
 
 
 def cloudy_mask(cube: DataCube, p: dict) -> DataCube:
     """Boolean cube (t, y, x): cotmask class >= min_class, dilated by ``buffer`` pixels, OR SCL in scl_classes."""
-    from openeo.processes import add, array_contains, array_create, multiply
+    from openeo.processes import add, array_create, eq, multiply
 
     cls = cloud_mask(cube, p).band("cloud_class")
-    cloudy = cls.apply(lambda x: x.gte(p["min_class"]))
-    size = add(multiply(p["buffer"], 2), 1)
+    cloudy = top_level_if(eq(p["min_class"], 2), cls.apply(lambda x: x.gte(2)), cls.apply(lambda x: x.gte(1)))
+    size = add(multiply(p["buffer"], 2), 1)  # top-level arithmetic on the parameter: resolved by the driver
     kernel = array_create(data=[array_create(data=[1], repeat=size)], repeat=size)
     dilated = cloudy.apply_kernel(kernel=kernel, border=0, replace_invalid=0).apply(lambda x: x.gt(0))
     scl = DataCube.load_collection(p["scl_collection"], connection=None, spatial_extent=p["spatial_extent"],
-                                   temporal_extent=p["temporal_extent"], bands=["SCL"]).band("SCL")
-    scl_hit = scl.apply(lambda x: array_contains(p["scl_classes"], x))
-    return dilated.logical_or(scl_hit)
+                                   temporal_extent=p["temporal_extent"], bands=["SCL"])
+    return dilated.logical_or(class_hit(scl, p["scl_classes"]).band("hit"))
 
 
 def valid_count(band: DataCube, period) -> DataCube:
     """Band ``valid_count``: per pixel and period, the number of dates where ``band`` (one band) has data."""
-    from openeo.processes import if_, is_valid
-
-    return (band.apply(lambda x: if_(is_valid(x), 1, 0)).aggregate_temporal_period(period=period, reducer="sum")
+    return (band.aggregate_temporal_period(period=period, reducer="count")
             .add_dimension(name="bands", label="valid_count", type="bands"))

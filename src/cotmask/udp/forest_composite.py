@@ -1,11 +1,11 @@
 """cotmask_forest_composite: cloud-free composites per month (dekad, season) over forest polygons."""
 
 from openeo.api.process import Parameter
-from openeo.processes import array_contains, eq, if_, max, mean, median, min, not_
+from openeo.processes import eq
 from openeo.rest.datacube import DataCube
 
 from . import mask_timeseries
-from .common import PERIODS, REDUCERS, WORLDCOVER_CLASSES, valid_count
+from .common import PERIODS, REDUCERS, WORLDCOVER_CLASSES, class_hit, top_level_if, valid_count
 
 PROCESS_ID = "cotmask_forest_composite"
 SUMMARY = "Monthly cloud-free Sentinel-2 composites over forest, masked with cotmask"
@@ -30,22 +30,27 @@ def parameters() -> list[Parameter]:
     ]
 
 
-def _reduce(data, choice):
-    return if_(eq(choice, "median"), median(data),
-               if_(eq(choice, "mean"), mean(data), if_(eq(choice, "min"), min(data), max(data))))
+def composite(masked: DataCube, p: dict) -> DataCube:
+    """aggregate_temporal_period with the chosen reducer: one branch per reducer under top-level ``if``
+    nodes (a reducer name read inside the callback would not be resolved on geotrellis backends)."""
+    branches = {name: masked.aggregate_temporal_period(period=p["period"], reducer=name) for name in REDUCERS}
+    result = branches[REDUCERS[-1]]
+    for name in reversed(REDUCERS[:-1]):
+        result = top_level_if(eq(p["reducer"], name), branches[name], result)
+    return result
 
 
 def outside_classes(p: dict, target: DataCube) -> DataCube:
     """True where WorldCover's class is not in ``worldcover_classes`` (default: all classes, nothing outside)."""
     wc = DataCube.load_collection(p["worldcover_collection"], connection=None, spatial_extent=p["spatial_extent"],
-                                  bands=["MAP"]).reduce_dimension(dimension="t", reducer="max").band("MAP")
-    outside = wc.apply(lambda x: not_(array_contains(p["worldcover_classes"], x)))
-    return outside.resample_cube_spatial(target=target, method="near")
+                                  bands=["MAP"])
+    outside = class_hit(wc, p["worldcover_classes"], invert=True, label="outside")
+    return outside.reduce_dimension(dimension="t", reducer="max").band("outside").resample_cube_spatial(
+        target=target, method="near")
 
 
 def build(p: dict) -> DataCube:
     """The process graph."""
     masked = mask_timeseries.build(p).mask_polygon(p["geometries"])
     masked = masked.mask(outside_classes(p, masked))
-    composite = masked.aggregate_temporal_period(period=p["period"], reducer=lambda data: _reduce(data, p["reducer"]))
-    return composite.merge_cubes(valid_count(masked.band("B04"), p["period"]))
+    return composite(masked, p).merge_cubes(valid_count(masked.band("B04"), p["period"]))

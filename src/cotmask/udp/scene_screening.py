@@ -1,7 +1,7 @@
 """cotmask_scene_screening: per date and polygon, the cloudy fraction -- which scenes are worth downloading."""
 
 from openeo.api.process import Parameter
-from openeo.processes import clip, if_, is_valid, subtract
+from openeo.processes import clip, if_, is_nan, subtract
 from openeo.rest.datacube import THIS, DataCube
 
 from .common import cloud_mask, load, load_parameters, model_parameters
@@ -22,9 +22,10 @@ def parameters() -> list[Parameter]:
     ]
 
 
-#: Per-pixel indicators whose polygon means are the statistics (clip keeps nodata as nodata).
+#: Per-pixel indicators whose polygon means are the statistics (clip keeps nodata as nodata). Only
+#: operations of the geotrellis callback builder (``is_nan``: NaN or nodata there; no ``is_valid``).
 INDICATORS = {"cloudy_fraction": lambda c: clip(c, 0, 1), "opaque_fraction": lambda c: clip(subtract(c, 1), 0, 1),
-              "valid_fraction": lambda c: if_(is_valid(c), 1, 0)}
+              "valid_fraction": lambda c: if_(is_nan(c), 0, 1)}
 
 
 def build(p: dict) -> DataCube:

@@ -3,6 +3,7 @@
 from datetime import date
 
 from ..model import load_model
+from ..udf_build import GRAPH_MODELS
 from ..synth import S2_BANDS
 from .common import PERIODS, REDUCERS, WORLDCOVER_CLASSES
 
@@ -58,6 +59,12 @@ def validate_arguments(declared: list[str], arguments: dict) -> dict:
         missing = [b for b in load_model(level).bands if b not in a["bands"]]
         if missing:
             raise ValueError(f"bands lack {missing}, needed by the cotmask {level} model")
+        kind = a.get("model", "ensemble")
+        if (level, kind) not in GRAPH_MODELS:
+            carried = [k for lv, k in GRAPH_MODELS if lv == level]
+            raise ValueError(f"the published graphs carry the {level} model only as {' or '.join(map(repr, carried))} "
+                             f"(size limit of a UDP); pass model={carried[0]!r}, or apply udf/cotmask_udf.py (all "
+                             "models) with apply_dimension")
     if a.get("temporal_extent") is not None:
         start, end = (date.fromisoformat(str(v)[:10]) if v else None for v in a["temporal_extent"])
         if start and end and not start < end:

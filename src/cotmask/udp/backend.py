@@ -1,0 +1,93 @@
+"""What the geotrellis openEO backends (CDSE, Terrascope) accept, as checks on a UDP's process graph.
+
+Verified by reading the sources (no credentials exist here to run a job):
+
+* openeo-geotrellis-extensions ``OpenEOProcessScriptBuilder.scala`` (commit 2a25a26, 2024-10):
+  ``fromParameter`` (lines 975-996) falls back to the callback's own input tiles when a parameter
+  name is unknown, so a UDP parameter read inside a callback silently becomes the input
+  (``x >= min_class`` turns into ``x >= x``); the operators it implements are in ``expressionEnd``
+  (lines 1116-1213): ``CALLBACK_OPS`` below lists the ones cotmask relies on. ``is_valid`` and
+  ``array_contains`` are not among them; ``is_nan`` and ``is_nodata`` map to ``Undefined`` (l. 1199-1200),
+  ``count`` without condition counts valid cells (l. 1171).
+* openeo-python-driver ``processgraph/evaluator.py`` (commit 9e5b49b, 2026-04): a top-level ``if``
+  evaluates its condition and then only the chosen branch (lines 329-334); top-level
+  ``from_parameter`` is resolved from the UDP's arguments (lines 231-236); top-level ``eq``, ``add``,
+  ``multiply`` come from openeo-processes-python (``processgraph/registry.py`` lines 78-84) and
+  ``array_create`` is ``list(data) * repeat`` (``process_implementations/array.py`` lines 36-46);
+  the request-body limit is 2 MiB (``config/config.py`` line 68).
+* openeo-geopyspark-driver ``geopysparkdatacube.py`` (commit 9baf2e1, 2026-08): ``run_udf``'s context
+  is resolved with the UDP's parameters (``_extract_udf_code_and_context``, lines 339-341);
+  ``apply_kernel`` accepts only ``border=0`` and ``replace_invalid=0`` (lines 1229-1240).
+"""
+
+#: Operators allowed inside non-UDF callbacks (reducers, apply, merge resolvers), each implemented
+#: by the geotrellis callback builder (OpenEOProcessScriptBuilder.scala, line).
+CALLBACK_OPS: dict[str, int] = {
+    "array_element": 1201, "gt": 1122, "gte": 1124, "eq": 1127, "not": 1130, "and": 1132, "or": 1135,
+    "add": 1143, "subtract": 1144, "multiply": 1147, "divide": 1149, "clip": 1154, "if": 1120,
+    "max": 1157, "min": 1159, "mean": 1162, "median": 1167, "count": 1171, "first": 1195, "is_nan": 1200,
+    "is_nodata": 1199, "sum": 1141,
+}
+#: Parameters a callback may read: its own inputs (``x``/``y`` for apply/merge resolvers, ``data``).
+CALLBACK_INPUTS = frozenset({"x", "y", "data"})
+#: A published UDP is one ZooKeeper node (1 MiB default) and the request body limit is 2 MiB: cotmask
+#: keeps every UDP JSON below half the node size.
+MAX_UDP_BYTES = 512 * 1024
+
+
+def _parameter_reads(value) -> list[str]:
+    """``from_parameter`` names in an argument value, not descending into nested callbacks."""
+    if isinstance(value, dict):
+        if "from_parameter" in value:
+            return [value["from_parameter"]]
+        if "process_graph" in value:
+            return []
+        return [name for v in value.values() for name in _parameter_reads(v)]
+    if isinstance(value, list):
+        return [name for v in value for name in _parameter_reads(v)]
+    return []
+
+
+def _callbacks(arguments: dict):
+    """(argument name, callback process graph) in a node's arguments, at any depth."""
+    def walk(value, arg):
+        if isinstance(value, dict):
+            if "process_graph" in value:
+                yield arg, value["process_graph"]
+            else:
+                for v in value.values():
+                    yield from walk(v, arg)
+        elif isinstance(value, list):
+            for v in value:
+                yield from walk(v, arg)
+    for name, value in arguments.items():
+        yield from walk(value, name)
+
+
+def callback_problems(udp: dict) -> list[str]:
+    """Everything in ``udp`` (a UDP dict with ``process_graph``) that a geotrellis backend would run
+    silently wrong or reject: UDP parameters read inside callbacks (other than ``run_udf``'s ``udf`` and
+    ``context``), and callback operators its callback builder lacks. Empty when the graph is safe."""
+    problems: list[str] = []
+
+    def check(graph: dict, where: str) -> None:
+        for node_id, node in graph.items():
+            pid, args = node["process_id"], node.get("arguments", {})
+            path = f"{where}/{node_id}"
+            if where:  # inside a callback
+                if pid == "run_udf":
+                    reads = _parameter_reads(args.get("data"))
+                elif pid not in CALLBACK_OPS:
+                    problems.append(f"{path}: {pid} is not implemented by the geotrellis callback builder")
+                    reads = _parameter_reads(args)
+                else:
+                    reads = _parameter_reads(args)
+                for name in reads:
+                    if name not in CALLBACK_INPUTS:
+                        problems.append(f"{path}: reads parameter {name!r} inside a callback (not resolved there "
+                                        "on geotrellis backends: it silently becomes the callback's input)")
+            for arg, sub in _callbacks(args):
+                check(sub, f"{path}.{arg}")
+
+    check(udp["process_graph"], "")
+    return problems
