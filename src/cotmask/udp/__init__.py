@@ -113,15 +113,27 @@ def benchmark_scenario(module: ModuleType) -> str:
     return json.dumps(scenario, indent=1) + "\n"
 
 
+RECORDS_DIR = GRAPHS_DIR.parent / "records"
+
+
+def render_record(module: ModuleType) -> str:
+    """The JSON text written to records/<process_id>.json (APEx catalogue record)."""
+    from .records import record
+
+    return json.dumps(record(module, PUBLISHED_JSON_URL.format(process_id=module.PROCESS_ID)), indent=1) + "\n"
+
+
 def main() -> None:
-    """Write every UDP's JSON and its benchmark scenario."""
+    """Write every UDP's JSON, its benchmark scenario and its catalogue record."""
     (GRAPHS_DIR / "benchmark_scenarios").mkdir(parents=True, exist_ok=True)
+    RECORDS_DIR.mkdir(exist_ok=True)
     for m in PROCESSES:
         path = GRAPHS_DIR / f"{m.PROCESS_ID}.json"
         path.write_text(render(m))
         (GRAPHS_DIR / "benchmark_scenarios" / f"{m.PROCESS_ID}.json").write_text(benchmark_scenario(m))
-        print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB) and its benchmark scenario")
+        (RECORDS_DIR / f"{m.PROCESS_ID}.json").write_text(render_record(m))
+        print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB), its benchmark scenario and catalogue record")
 
 
-__all__ = ["PROCESSES", "call_graph", "udf_graph", "check_arguments", "get", "main", "process_dict", "published_udps", "render",
+__all__ = ["PROCESSES", "RECORDS_DIR", "call_graph", "render_record", "udf_graph", "check_arguments", "get", "main", "process_dict", "published_udps", "render",
            "screening_table"]
