@@ -5,20 +5,20 @@
 """
 
 from cotmask.client import connect, example_parser
-from cotmask.udp import PROCESSES, process_dict
+from cotmask.udp import published_udps
 
 
 def main() -> None:
     """Publish every UDP (or list them with --dry-run)."""
     a = example_parser(__doc__.splitlines()[0]).parse_args()
-    conn = None if a.dry_run else connect(a.backend)
-    for module in PROCESSES:
-        udp = process_dict(module)
+    conn = None if a.dry_run else connect(a.backend, a.basic_auth)
+    for udp in published_udps():
         names = [q["name"] for q in udp["parameters"]]
         print(f"{udp['id']}: {udp['summary']}\n  parameters: {', '.join(names)}")
         if conn is not None:
             conn.save_user_defined_process(udp["id"], udp["process_graph"], parameters=udp["parameters"],
-                                           summary=udp["summary"], description=udp["description"], public=True)
+                                           summary=udp["summary"], description=udp["description"],
+                                           returns=udp["returns"], categories=udp["categories"], public=True)
             print(f"  published as {udp['id']} (namespace 'user')")
     if conn is not None:
         print("use: connection.datacube_from_process('cotmask_cloud_mask', namespace='user', spatial_extent=..., "

@@ -20,19 +20,15 @@ def main() -> None:
     a = ap.parse_args()
     stands = gpd.read_file(a.stands).to_crs("EPSG:4326")
     west, south, east, north = stands.total_bounds
-    conn = None if a.dry_run else connect(a.backend)
+    conn = None if a.dry_run else connect(a.backend, a.basic_auth)
     cube = udp_cube("cotmask_scene_screening", a.namespace, conn, geometries=stands,
                     spatial_extent={"west": west, "south": south, "east": east, "north": north},
                     temporal_extent=[a.start, a.end], resolution=60)
     if a.dry_run:
         print_graph(cube)
         return
-    import pandas as pd
-
-    raw = cube.execute()  # aggregate_spatial result: {date: [[cloudy, opaque, valid], ...per stand]}
-    rows = [{"date": d, "polygon": i, "cloudy_fraction": v[0], "opaque_fraction": v[1], "valid_fraction": v[2]}
-            for d, per_stand in raw.items() for i, v in enumerate(per_stand) if v and v[0] is not None]
-    print(screening_table(pd.DataFrame(rows), max_cloud_fraction=a.max_cloud).to_string(index=False))
+    raw = cube.execute()  # the aggregate_spatial result as JSON (GeoJSON vector cube or {date: [[...]]})
+    print(screening_table(raw, max_cloud_fraction=a.max_cloud).to_string(index=False))
 
 
 if __name__ == "__main__":

@@ -10,24 +10,33 @@ from openeo.rest.datacube import DataCube
 from .udp import check_arguments
 
 CDSE = "openeo.dataspace.copernicus.eu"
+SUFFIX = {"netCDF": ".nc", "GTiff": ".tif"}
 
 
 def example_parser(description: str) -> argparse.ArgumentParser:
-    """The options every example shares: --dry-run, --backend, --namespace, --output."""
+    """The options every example shares: --dry-run, --backend, --basic-auth, --sync, --namespace, --output."""
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--dry-run", action="store_true", help="build and print the process graph offline; no connection")
     ap.add_argument("--backend", default=CDSE, help=f"openEO backend (default {CDSE})")
+    ap.add_argument("--basic-auth", metavar="USER:PASSWORD", help="HTTP basic login (test or in-house backends) "
+                    "instead of OIDC")
+    ap.add_argument("--sync", action="store_true", help="synchronous request instead of a batch job (small areas)")
+    ap.add_argument("--format", default="netCDF", choices=sorted(SUFFIX), help="raster output format (default netCDF)")
     ap.add_argument("--namespace", default="user", help="where the cotmask UDPs live: 'user' (published with "
                     "publish_udps.py) or the URL of a graphs/<process_id>.json")
     ap.add_argument("--output", default="out", help="output file or folder")
     return ap
 
 
-def connect(backend: str):
-    """Connect and authenticate (OIDC: stored refresh token, else the device flow)."""
+def connect(backend: str, basic_auth: str | None = None):
+    """Connect and authenticate: OIDC (stored refresh token, else the device flow), or basic ``USER:PASSWORD``."""
     import openeo
 
-    return openeo.connect(backend).authenticate_oidc()
+    conn = openeo.connect(backend)
+    if basic_auth:
+        user, _, password = basic_auth.partition(":")
+        return conn.authenticate_basic(user, password)
+    return conn.authenticate_oidc()
 
 
 def udp_cube(process_id: str, namespace: str, connection=None, **arguments) -> DataCube:
@@ -51,12 +60,16 @@ def print_graph(cube) -> None:
     print(json.dumps(short(graph), indent=1))
 
 
-def finish(cube, dry_run: bool, output: str, filename: str, title: str) -> None:
-    """Print the graph (dry run) or run it as a batch job and write ``output/filename``."""
-    if dry_run:
+def finish(cube, a: argparse.Namespace, stem: str, title: str) -> None:
+    """Print the graph (``--dry-run``) or run it (batch job, or ``--sync``: one request) and write
+    ``<output>/<stem>.<format suffix>``."""
+    if a.dry_run:
         print_graph(cube)
         return
-    out = Path(output) / filename
+    out = Path(a.output) / (stem + SUFFIX[a.format])
     out.parent.mkdir(parents=True, exist_ok=True)
-    cube.execute_batch(out, title=title)
+    if a.sync:
+        cube.download(out, format=a.format)
+    else:
+        cube.execute_batch(out, out_format=a.format, title=title)
     print(f"wrote {out}")

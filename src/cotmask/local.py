@@ -25,8 +25,6 @@ in one place, by wrapping the engine's registry entries -- the graphs themselves
   the geotrellis backends do (the engine: month end);
 * ``if`` with a scalar condition returns the chosen argument itself (the engine's ``np.where`` turns a
   chosen cube into a bare numpy array, which the next process cannot use);
-* ``aggregate_spatial`` gets an in-memory cube (xvec sends the lazy graph to joblib workers, which
-  cannot pickle it);
 * ``load_collection`` honours ``bands`` and ``temporal_extent`` (the engine ignores both for local
   files). ``spatial_extent`` is still ignored: local sample cubes are small, clip them beforehand.
 
@@ -147,11 +145,6 @@ def _aggregate_temporal_period(data: xr.DataArray, reducer, period: str, dimensi
     return out.transpose(*data.dims)
 
 
-def _aggregate_spatial(*args, **kwargs):
-    load = lambda v: v.compute() if isinstance(v, xr.DataArray) else v  # noqa: E731
-    return _ORIGINAL["aggregate_spatial"](*map(load, args), **{k: load(v) for k, v in kwargs.items()})
-
-
 def _utc_datetime64(value) -> np.datetime64:
     """A (possibly timezone-aware) date/time as a naive UTC numpy datetime64."""
     import pandas as pd
@@ -180,7 +173,6 @@ def _load_collection(*args, **kwargs) -> xr.DataArray:
 
 
 _WRAPPERS = {"apply_dimension": _apply_dimension, "run_udf": _run_udf, "rename_labels": _rename_labels,
-             "aggregate_spatial": _aggregate_spatial,
              "load_collection": _load_collection, "array_create": _array_create,
              "aggregate_temporal_period": _aggregate_temporal_period, "if": _if}
 
