@@ -36,19 +36,31 @@ def s2cloudless_cloudy(toa: np.ndarray) -> np.ndarray | None:
     return det.get_cloud_probability_maps(toa[None, :, None, :].astype(np.float32))[0, :, 0] > 0.4
 
 
+def carried_fp16(x: np.ndarray, level: str) -> dict[str, np.ndarray]:
+    """What the UDF's float16 copy of the ensemble gives (models/*_ensemble_fp16.onnx)."""
+    from cotmask.compact import compact_path
+    from cotmask.core import Model, classify, predict_rows
+
+    model = Model(compact_path(level).read_bytes())
+    cot, std = predict_rows(model, x)
+    return {"cot": cot, "cot_std": std, "cloud_class": classify(cot, model.thresholds["thin"], model.thresholds["opaque"])}
+
+
 def evaluate(n: int, seed: int) -> tuple[dict, str]:
     """All metrics and a markdown report."""
     d = generate(n, seed=seed)
-    true_cls = np.digitize(d["cot"], [0.75, 1.25])
-    cloudy = d["cot"] >= 0.75
+    thin_t, opaque_t = (cotmask.load_model("L1C").thresholds[k] for k in ("thin", "opaque"))
+    true_cls = np.digitize(d["cot"], [thin_t, opaque_t])
+    cloudy = d["cot"] >= thin_t
     snow = d["surface"] == SURFACES.index("snow_ice")
     thin = true_cls == 1
-    cloudless, haze = d["cot"] == 0, (d["cot"] > 0) & (d["cot"] < 0.75)
+    cloudless, haze = d["cot"] == 0, (d["cot"] > 0) & (d["cot"] < thin_t)
     results, md = {}, []
     methods = {}
     for level in ("L1C", "L2A"):
         for kind in ("ensemble", "distilled"):
             methods[f"cotmask {level} {kind}"] = cotmask.predict(level_inputs(d, level), level, kind)
+        methods[f"cotmask {level} ensemble fp16 (UDF)"] = carried_fp16(level_inputs(d, level), level)
     s2c = s2cloudless_cloudy(d["toa"])
     md.append(f"Held-out synthetic test set: {n} samples, generator seed {seed} (training: seed 1).\n")
     summary = []
@@ -80,11 +92,12 @@ def evaluate(n: int, seed: int) -> tuple[dict, str]:
         results["s2cloudless (L1C, p>0.4)"] = {"detection": det, **extra}
         summary.append({"method": "s2cloudless (L1C, p>0.4)", "balanced_acc": det["balanced_accuracy"],
                         "cloud_recall": det["recall"], "cloud_precision": det["precision"], **extra})
-    md.append("Cloudy = COT >= 0.75 (thin or opaque). *thin_detected*: share of true thin pixels "
-              "(0.75 <= COT < 1.25) flagged thin or opaque. *snow_false_cloud*: share of clear (COT < 0.75) "
+    md.append(f"Cloudy = COT >= {thin_t} (thin or opaque). *thin_detected*: share of true thin pixels "
+              f"({thin_t} <= COT < {opaque_t}) flagged thin or opaque. *snow_false_cloud*: share of clear (COT < {thin_t}) "
               "snow/ice pixels flagged; *snow_cot0_false_cloud*: the same for cloud-free (COT = 0) snow/ice; "
               "*cot0_false_cloud*: cloud-free pixels of all surfaces flagged; *haze_flagged*: pixels with "
-              "sub-threshold haze (0 < COT < 0.75) flagged. s2cloudless is run on the same simulated L1C TOA "
+              f"sub-threshold haze (0 < COT < {thin_t}) flagged. *fp16 (UDF)*: the float16-weight copies that the UDF "
+              "(and, for L2A, the process graphs) carry. s2cloudless is run on the same simulated L1C TOA "
               "pixels (it is a binary detector: no thin class).\n")
     md.append(pd.DataFrame(summary).round(3).to_markdown(index=False))
     main = results["cotmask L1C ensemble"]

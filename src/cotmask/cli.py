@@ -16,8 +16,8 @@ def main(argv: list[str] | None = None) -> None:
     demo.add_argument("--input", help="netCDF collection (bands as variables, DN; optional SCL) instead of the "
                                       "real 13-band L1C sample downloaded by the set-up command")
     demo.add_argument("--output", type=Path, default=Path("out/demo"), help="output folder (default out/demo)")
-    demo.add_argument("--thin", type=float, help="thin-cloud COT threshold (default from the model: 0.75)")
-    demo.add_argument("--opaque", type=float, help="opaque-cloud COT threshold (default from the model: 1.25)")
+    demo.add_argument("--thin", type=float, help="thin-cloud COT threshold (default: the model metadata's)")
+    demo.add_argument("--opaque", type=float, help="opaque-cloud COT threshold (default: the model metadata's)")
     demo.add_argument("--model", choices=["ensemble", "distilled"], default="ensemble")
     demo.add_argument("--level", choices=["L1C", "L2A"], help="model level (default: L1C if B10 is present)")
     demo.add_argument("--offset", type=float, default=0.0,

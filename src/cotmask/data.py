@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from .core import DN_SCALE
+
 from .synth import S2_BANDS
 
 S2CLOUDLESS_MEMBER = "s2cloudless-1.2.2/s2cloudless/TestInputs/input_arrays.npz"
@@ -59,10 +61,10 @@ def to_dn(reflectance: xr.DataArray, offset: int = 0) -> xr.DataArray:
     """
     spectral = xr.DataArray([str(b).startswith("B") for b in reflectance.bands.values], dims="bands",
                             coords={"bands": reflectance.bands})
-    dn = xr.where(spectral, np.round(reflectance.fillna(0) * 10000 - offset), reflectance.fillna(0)).clip(0, 65535)
+    dn = xr.where(spectral, np.round(reflectance.fillna(0) / DN_SCALE - offset), reflectance.fillna(0)).clip(0, 65535)
     dn = dn.where(reflectance.notnull(), 0)
     out = dn.astype(np.uint16).transpose(*reflectance.dims)
-    out.attrs = {**reflectance.attrs, "units": "DN", "radiometric_offset": offset, "scale": 1e-4}
+    out.attrs = {**reflectance.attrs, "units": "DN", "radiometric_offset": offset, "scale": DN_SCALE}
     return out
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 import xarray as xr
 
 from .data import S2CLOUDLESS_CREDIT, s2cloudless_cube, to_dn, write_collection
+from .core import DN_SCALE
 from .local import run_graph_locally
 from .udp import udf_graph
 
@@ -68,7 +69,7 @@ def quicklook(dn: xr.DataArray, result: xr.DataArray, date_index: int, path: Pat
     from matplotlib.colors import ListedColormap
 
     offset = float(dn.attrs.get("radiometric_offset", 0))
-    d = (dn.isel(t=date_index).astype("float32") + offset) * 1e-4
+    d = (dn.isel(t=date_index).astype("float32") + offset) * DN_SCALE
     rgb = _rgb(dn.isel(t=date_index), offset, white=0.3, gamma=1 / 1.5)  # bright clouds: a wide stretch
     r = result.isel(t=date_index)
     fig, ax = plt.subplots(1, 4, figsize=(17, 5.2), constrained_layout=True)
@@ -136,7 +137,7 @@ def _series_part(out_dir: Path, context: dict, progress, task) -> dict:
 
 def _rgb(cube: xr.DataArray, offset: float = 0.0, white: float = 0.15, gamma: float = 0.7) -> np.ndarray:
     """True colour (B04 B03 B02) from DN: reflectance stretched to ``white``, then a gamma."""
-    refl = (np.stack([cube.sel(bands=b).values for b in ("B04", "B03", "B02")], -1).astype("float32") + offset) * 1e-4
+    refl = (np.stack([cube.sel(bands=b).values for b in ("B04", "B03", "B02")], -1).astype("float32") + offset) * DN_SCALE
     return np.clip(refl / white, 0, 1) ** gamma
 
 

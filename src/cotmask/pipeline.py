@@ -8,6 +8,7 @@ from typing import Callable
 import numpy as np
 
 from . import __version__
+from .core import DN_SCALE
 from .export import to_onnx_bytes
 from .mlp import COT_SCALE, MLP, TrainConfig, cot_classes, train
 from .synth import L2A_BANDS, S2_BANDS, generate
@@ -21,7 +22,7 @@ MODEL_BANDS: dict[str, tuple[str, ...]] = {
     "L1C_6B": ("B02", "B03", "B04", "B08", "B11", "B12"),
 }
 THRESHOLDS = {"thin": 0.75, "opaque": 1.25}
-REFLECTANCE = {"scale": 0.0001, "offset_dn": {"processing_baseline_before_04.00": 0, "processing_baseline_04.00_or_later": -1000},
+REFLECTANCE = {"scale": DN_SCALE, "offset_dn": {"processing_baseline_before_04.00": 0, "processing_baseline_04.00_or_later": -1000},
                "formula": "reflectance = (DN + offset_dn) * scale", "valid_range": [-0.2, 2.0]}
 DISTILLED = TrainConfig(members=1, hidden=(32, 32), steps=15000, batch=512, lr=2e-3)
 

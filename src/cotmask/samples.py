@@ -12,6 +12,8 @@ import numpy as np
 import xarray as xr
 from scipy.ndimage import gaussian_filter
 
+from .core import classify
+from .model import load_model
 from .synth import L2A_BANDS, S2_BANDS, SURFACES, cloudy_toa, correct_to_surface, inject_clouds
 from .synth.surfaces import sample_surfaces
 
@@ -19,6 +21,12 @@ DATES = ("2024-05-04", "2024-05-19", "2024-06-03", "2024-06-18", "2024-07-03", "
 SZA_BY_MONTH = {5: 47.0, 6: 41.0, 7: 43.0}  # ~60 N at 10:30 local solar time
 #: SCL codes used by the imitation: 4 vegetation, 5 not vegetated, 6 water, 8/9 cloud, 10 cirrus, 11 snow.
 SCL_CLOUD, SCL_CIRRUS = 9, 10
+
+
+def true_classes(cot: np.ndarray) -> np.ndarray:
+    """The class of a known COT (0 clear, 1 thin, 2 opaque) with the thresholds of the model metadata."""
+    th = load_model("L2A").thresholds
+    return classify(np.asarray(cot, dtype=np.float32), th["thin"], th["opaque"])
 
 
 def cloud_fields(n: int, ny: int, nx: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -94,7 +102,7 @@ def synthetic_timeseries(level: str = "L2A", size: int = 64, seed: int = 0) -> t
                                "units": "reflectance (SCL: class code)"})
     truth = xr.Dataset({"cot": (("t", "y", "x"), clouds["cot"].astype(np.float32)),
                         "surface": (("y", "x"), surface),
-                        "cloud_class": (("t", "y", "x"), np.digitize(clouds["cot"], [0.75, 1.25]).astype(np.float32))},
+                        "cloud_class": (("t", "y", "x"), true_classes(clouds["cot"]).astype(np.float32))},
                        coords={k: v for k, v in coords.items() if k != "bands"})
     return cube, truth
 
@@ -117,7 +125,7 @@ def inject_into_scenes(toa: np.ndarray, seed: int = 0, dates: tuple[str, ...] | 
     cube = xr.DataArray(np.moveaxis(out, -1, 1), dims=("t", "bands", "y", "x"), coords={**coords, "bands": list(S2_BANDS)},
                         attrs={"units": "TOA reflectance", "source": "real clear scenes with clouds injected by cotmask.synth"})
     truth = xr.Dataset({"cot": (("t", "y", "x"), clouds["cot"].astype(np.float32)),
-                        "cloud_class": (("t", "y", "x"), np.digitize(clouds["cot"], [0.75, 1.25]).astype(np.float32))},
+                        "cloud_class": (("t", "y", "x"), true_classes(clouds["cot"]).astype(np.float32))},
                        coords=coords)
     return cube, truth
 

@@ -13,7 +13,7 @@ from openeo.api.process import Parameter
 from openeo.internal.graph_building import PGNode
 from openeo.rest.datacube import DataCube
 
-from ..core import MODEL_KINDS, OUTPUT_BANDS
+from ..core import DN_SCALE, MODEL_KINDS, OUTPUT_BANDS
 from ..model import load_model
 from ..udf_build import udf_text
 
@@ -52,7 +52,7 @@ def model_parameters() -> list[Parameter]:
     return [
         Parameter("level", description="Model level L1C or L2A; null: L1C if B10 is among the bands, else L2A.",
                   schema={"type": ["string", "null"], "enum": ["L1C", "L2A", None]}, default=None),
-        _num("scale", 0.0001, "Reflectance = (DN + offset) * scale; 1 if the data is reflectance already.",
+        _num("scale", DN_SCALE, "Reflectance = (DN + offset) * scale; 1 if the data is reflectance already.",
              exclusiveMinimum=0),
         _num("offset", 0, "DN offset: 0 for harmonised data (Sentinel Hub based collections) and baseline < 04.00; "
                           "-1000 for raw ESA products of processing baseline >= 04.00."),
