@@ -155,3 +155,11 @@ def test_model_card_metrics_match_a_fresh_evaluation() -> None:
             for key in ("thin_detected_as_cloud", "snow_cloudless_false_cloud_rate", "haze_flagged_rate"):
                 assert res[key] == pytest.approx(shipped[name][key], abs=1e-3), (name, key)
             assert res["detection"]["balanced_accuracy"] == pytest.approx(shipped[name]["detection"]["balanced_accuracy"], abs=1e-3)
+
+
+@pytest.mark.parametrize("level", ["L1C", "L2A"])
+def test_compact_fp16_models_are_generated_from_the_shipped_ones(level: str) -> None:
+    from cotmask.compact import compact_path, to_fp16
+
+    assert compact_path(level).read_bytes() == to_fp16(model_path(level).read_bytes()), \
+        f"{compact_path(level).name} drifted: run `python -m cotmask.compact`, then `cotmask build`"
