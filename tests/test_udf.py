@@ -19,7 +19,7 @@ from cotmask.synth import L2A_BANDS, generate
 from cotmask.udf_build import UDF_FILES, model_source, render, udf_dir
 from cotmask.udp import GRAPHS_DIR, udf_graph
 
-ALLOWED_IMPORTS = {"numpy", "xarray", "onnxruntime", "json", "re", "typing", "base64", "lzma", "functools", "struct",
+ALLOWED_IMPORTS = {"numpy", "xarray", "onnxruntime", "json", "re", "typing", "base64", "lzma", "functools", "struct", "warnings",
                    "os", "sys"}
 
 

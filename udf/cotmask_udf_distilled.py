@@ -214,6 +214,7 @@ import json
 import os
 import re
 import sys
+import warnings
 from typing import Callable
 
 import numpy as np
@@ -238,6 +239,14 @@ OUTPUT_BANDS = ("cot", "cot_std", "cloud_class")
 DN_SCALE = 0.0001
 CONTEXT_DEFAULTS = {"level": None, "scale": DN_SCALE, "offset": 0.0, "nodata": 0.0, "thin_threshold": None,
                     "opaque_threshold": None, "model": "ensemble", "chunk_size": 65536, "engine": None}
+#: The models regress COT/50: COT in [0, 50]; a threshold above it could never be reached.
+MAX_COT = 50.0
+#: Scales cotmask accepts: Sentinel-2 DN (QUANTIFICATION_VALUE 10000, i.e. 0.0001) or reflectance (1), each
+#: with room for a calibration factor. Anything else (e.g. 1e-5) would silently give an empty mask.
+SCALE_RANGES = ((0.5e-4, 2e-4), (0.5, 2.0))
+#: Raw ESA DN of processing baseline >= 04.00 carry +1000: then no pixel of a non-overcast scene is below
+#: DN 1000 in the dark-surface bands, while water, shadow and conifer forest are far below it otherwise.
+OFFSET_TELL_BANDS = ("B08", "B11", "B12")
 #: Reflectance outside this range is not physical for Sentinel-2 L1C/L2A (L2A can be a little negative).
 VALID_RANGE = (-0.2, 2.0)
 _BAND_RE = re.compile(r"^B0?([1-9]|1[0-2]|8A)$", re.IGNORECASE)
@@ -291,14 +300,19 @@ class Model:
             return tuple(self.session.run(None, {self.input_name: block}))
         return tuple(self.session.run({self.input_name: block}))
 
-    def run(self, x: np.ndarray, chunk_size: int = 65536, what: str = "reflectance") -> tuple[np.ndarray, np.ndarray]:
-        """COT mean and spread for reflectance rows ``x`` (N, n_bands), checked chunk by chunk
-        (``check_reflectance``: no full-size copy); rows with NaN give NaN."""
+    def run(self, x: np.ndarray, chunk_size: int = 65536, what: str = "reflectance",
+            check: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """COT mean and spread for reflectance rows ``x`` (N, n_bands); rows with NaN give NaN.
+
+        ``check``: the bulk plausibility rules of ``check_reflectance`` on all of ``x`` at once (counted
+        chunk by chunk: no full-size copy), so the verdict cannot depend on ``chunk_size``."""
         n = len(x)
+        if check:
+            check_bulk(sum(bulk_counts(x[s:s + chunk_size]) for s in range(0, n, chunk_size)), what)
         cot = np.full(n, np.nan, dtype=np.float32)
         std = np.full(n, np.nan, dtype=np.float32)
         for s in range(0, n, chunk_size):
-            block = check_reflectance(x[s:s + chunk_size], what)
+            block = clean_reflectance(x[s:s + chunk_size])
             ok = np.isfinite(block).all(axis=1)
             if ok.any():
                 c, d = self._infer(block[ok] if not ok.all() else block)
@@ -307,29 +321,42 @@ class Model:
         return cot, std
 
 
-def check_reflectance(x: np.ndarray, what: str = "reflectance") -> np.ndarray:
-    """Validate reflectance and return it ready for the model (float32, a copy).
+def bulk_counts(x: np.ndarray) -> np.ndarray:
+    """[finite values, values above the valid range, values below -0.05] of reflectance ``x``."""
+    x = np.asarray(x)
+    finite = np.isfinite(x)
+    with np.errstate(invalid="ignore"):
+        return np.array([finite.sum(), (x > VALID_RANGE[1]).sum(), (x < -0.05).sum()], dtype=np.int64)
 
-    Raises ``ValueError`` naming the problem when the bulk of the values is not reflectance: more than
-    half above 2 (DN passed as reflectance) or more than 1 % below -0.05 (offset -1000 applied twice,
-    fill values). Isolated values above 2 are clipped to 2 (saturated bright target); rows with a value
-    below -0.2 become NaN (documented nodata).
-    """
+
+def check_bulk(counts: np.ndarray, what: str = "reflectance") -> None:
+    """Raise ``ValueError`` naming the problem when the bulk of the values is not reflectance: more than half
+    above 2 (DN passed as reflectance) or more than 1 % below -0.05 (offset -1000 applied twice, fill values).
+    ``counts`` from ``bulk_counts``, summed over the whole input: one verdict per cube, whatever the chunking."""
+    n, above, below = (int(v) for v in counts)
+    if n and above / n > 0.5:
+        raise ValueError(f"{above / n:.0%} of {what} values > {VALID_RANGE[1]}: this looks like DN (digital "
+                         "numbers), not reflectance. Convert with (DN + offset) * 0.0001, offset -1000 for processing "
+                         "baseline >= 04.00, 0 before (in the UDF: context scale and offset)")
+    if n and below / n > 0.01:
+        raise ValueError(f"{below / n:.1%} of {what} values < -0.05: not a valid reflectance. A wrong radiometric "
+                         "offset (-1000 applied twice, or to already harmonised data) or unmasked fill values are likely")
+
+
+def clean_reflectance(x: np.ndarray) -> np.ndarray:
+    """float32 copy ready for the model: isolated values above 2 clipped to 2 (saturated bright target), rows
+    with a value below -0.2 NaN (documented nodata)."""
     x = np.array(x, dtype=np.float32)
-    finite = x[np.isfinite(x)]
-    if finite.size:
-        if np.mean(finite > VALID_RANGE[1]) > 0.5:
-            raise ValueError(f"{np.mean(finite > VALID_RANGE[1]):.0%} of {what} values > {VALID_RANGE[1]}: this looks "
-                             "like DN (digital numbers), not reflectance. Convert with (DN + offset) * 0.0001, offset "
-                             "-1000 for processing baseline >= 04.00, 0 before (in the UDF: context scale and offset)")
-        if np.mean(finite < -0.05) > 0.01:
-            raise ValueError(f"{np.mean(finite < -0.05):.1%} of {what} values < -0.05: not a valid reflectance. A wrong "
-                             "radiometric offset (-1000 applied twice, or to already harmonised data) or unmasked fill "
-                             "values are likely")
     with np.errstate(invalid="ignore"):
         x[(x < VALID_RANGE[0]).any(axis=-1)] = np.nan
         np.minimum(x, VALID_RANGE[1], out=x, where=np.isfinite(x))
     return x
+
+
+def check_reflectance(x: np.ndarray, what: str = "reflectance") -> np.ndarray:
+    """``check_bulk`` on ``x``, then ``clean_reflectance``: validated reflectance ready for the model (a copy)."""
+    check_bulk(bulk_counts(x), what)
+    return clean_reflectance(x)
 
 
 def dn_to_reflectance(dn: np.ndarray, scale: float = DN_SCALE, offset: float = 0.0,
@@ -378,22 +405,76 @@ def predict_rows(model: Model, x: np.ndarray, chunk_size: int = 65536) -> tuple[
     return model.run(x, chunk_size)
 
 
+def _number(ctx: dict, key: str) -> float | None:
+    v = ctx[key]
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ValueError(f"context {key} must be a number, got {v!r} ({type(v).__name__})")
+    if not np.isfinite(v):
+        raise ValueError(f"context {key} must be finite, got {v!r}")
+    return float(v)
+
+
+#: CF attributes of the output bands (netCDF variables; one place for the UDF, the package and the demo).
+BAND_ATTRS = {
+    "cot": {"long_name": "cloud optical thickness at 550 nm (ensemble mean)", "units": "1",
+            "valid_min": 0.0, "valid_max": MAX_COT},
+    "cot_std": {"long_name": "cloud optical thickness uncertainty (ensemble spread)", "units": "1", "valid_min": 0.0},
+    "cloud_class": {"long_name": "cotmask cloud class", "units": "1", "flag_values": [0, 1, 2],
+                    "flag_meanings": "clear thin_cloud opaque_cloud"},
+}
+
+
+def output_attrs(model: "Model", thin: float, opaque: float, ctx: dict) -> dict:
+    """Attributes of a cotmask result: model, version, level, thresholds and the DN conversion used."""
+    return {"cotmask_model": model.kind, "cotmask_level": model.level,
+            "cotmask_model_version": str(model.metadata.get("version", "")),
+            "thin_threshold": thin, "opaque_threshold": opaque,
+            "input_scale": ctx["scale"], "input_offset": ctx["offset"],
+            "cloud_class_meanings": "0 clear (COT < thin_threshold), 1 thin, 2 opaque (COT >= opaque_threshold); "
+                                    "NaN nodata"}
+
+
 def parse_context(context: dict | None) -> dict:
-    """Context with defaults filled in; unknown keys and bad values raise ``ValueError``."""
+    """Context with defaults filled in; unknown keys and bad values raise ``ValueError`` naming the key."""
     context = dict(context or {})
     unknown = sorted(set(context) - set(CONTEXT_DEFAULTS))
     if unknown:
         raise ValueError(f"unknown cotmask context keys {unknown}; allowed: {sorted(CONTEXT_DEFAULTS)}")
     ctx = {**CONTEXT_DEFAULTS, **{k: v for k, v in context.items() if v is not None}}
+    for key in ("scale", "offset", "nodata", "thin_threshold", "opaque_threshold"):
+        ctx[key] = _number(ctx, key)
     if ctx["level"] is not None and str(ctx["level"]).upper() not in LEVELS:
         raise ValueError(f"level must be one of {LEVELS}, got {ctx['level']!r}")
     if ctx["model"] not in MODEL_KINDS:
         raise ValueError(f"model must be one of {MODEL_KINDS}, got {ctx['model']!r}")
     if ctx["engine"] is not None and ctx["engine"] not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES} (or null: onnxruntime when installed), got {ctx['engine']!r}")
-    if not float(ctx["scale"]) > 0:
-        raise ValueError(f"scale must be > 0, got {ctx['scale']!r}")
+    if not any(lo <= ctx["scale"] <= hi for lo, hi in SCALE_RANGES):
+        raise ValueError(f"scale={ctx['scale']!r} fits no Sentinel-2 convention: 0.0001 for DN (reflectance = "
+                         "(DN + offset) * 0.0001) or 1 for data that is reflectance already")
+    chunk = ctx["chunk_size"]
+    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+        raise ValueError(f"context chunk_size must be a positive whole number of pixels, got {chunk!r}")
+    for key in ("thin_threshold", "opaque_threshold"):
+        if ctx[key] is not None and not 0 < ctx[key] <= MAX_COT:
+            raise ValueError(f"context {key}={ctx[key]} is outside (0, {MAX_COT:g}], the COT range of the models")
     return ctx  # threshold order is checked once the model's defaults are known (cloud_mask_cube)
+
+
+def offset_warning(dark_min: dict, opaque_fraction: float) -> str | None:
+    """The fix to suggest when no pixel of a non-overcast cube is below reflectance 0.1 in any of the dark-surface
+    bands (``dark_min``: band -> smallest reflectance): raw ESA DN of baseline >= 04.00 with the +1000 still in.
+    It cannot tell a cube of bright surfaces only (sand, salt, bright urban) or an overcast one."""
+    if opaque_fraction > 0.9 or len(dark_min) < len(OFFSET_TELL_BANDS) or not all(np.isfinite(list(dark_min.values()))):
+        return None
+    if min(dark_min.values()) < 0.1:
+        return None
+    lows = ", ".join(f"{b} {v:.3f}" for b, v in dark_min.items())
+    return (f"no pixel is darker than reflectance 0.1 in {'/'.join(dark_min)} (minima {lows}), as if the +1000 DN of "
+            "ESA processing baseline >= 04.00 were still in: for raw (non-harmonised) products pass offset=-1000 "
+            "(cotmask.baseline_offset). Harmonised collections (e.g. CDSE's) need offset 0.")
 
 
 def _band_dim(cube: xr.DataArray) -> str:
@@ -417,6 +498,9 @@ def cloud_mask_cube(cube: xr.DataArray, context: dict | None, get_model: Callabl
     level = str(ctx["level"]).upper() if ctx["level"] else ("L1C" if "B10" in labels else "L2A")
     model = get_model(level, ctx["model"], ctx["engine"])
     missing = [b for b in model.bands if b not in labels]
+    if missing and not any(_BAND_RE.match(str(b)) for b in labels.values()):
+        raise ValueError(f"band labels {list(labels.values())[:13]} are not Sentinel-2 band names (e.g. rioxarray's "
+                         "1..N): name them, e.g. cotmask.cloud_mask(cube, context, bands=[...]) or assign_coords")
     if missing:
         raise ValueError(f"cube lacks bands {missing} needed by the {level} model (has {sorted(labels)}); "
                          f"the {level} model needs {list(model.bands)}")
@@ -431,22 +515,39 @@ def cloud_mask_cube(cube: xr.DataArray, context: dict | None, get_model: Callabl
     lead = data.shape[:-1]
     data = data.reshape((1,) * max(0, 3 - data.ndim) + data.shape)  # at least (rows, cols, bands)
     out = np.empty((*data.shape[:-1], 3), dtype=np.float32)
-    scale, offset, nodata = np.float32(ctx["scale"]), np.float32(ctx["offset"]), ctx["nodata"]
+    scale, offset, nodata = ctx["scale"], ctx["offset"], ctx["nodata"]
     chunk = int(ctx["chunk_size"])
     rows = max(1, chunk // data.shape[-2])
-    for idx in np.ndindex(*data.shape[:-3]):
-        for r0 in range(0, data.shape[-3], rows):
-            sl = (*idx, slice(r0, r0 + rows))
-            raw = np.asarray(data[sl][..., band_idx], dtype=np.float32).reshape(-1, len(band_idx))  # chunk copy only
-            refl = dn_to_reflectance(raw, scale, offset, nodata)  # NaN rows are nodata in model.run
-            cot, std = model.run(refl, chunk, "reflectance (after scale/offset)")
-            out[sl] = np.stack([cot, std, classify(cot, thin, opaque)], axis=-1).reshape(out[sl].shape)
+    slices = [(*idx, slice(r0, r0 + rows)) for idx in np.ndindex(*data.shape[:-3]) for r0 in range(0, data.shape[-3], rows)]
+    tell = [model.bands.index(b) for b in OFFSET_TELL_BANDS if b in model.bands]
+
+    def reflectance(sl: tuple) -> np.ndarray:
+        raw = np.asarray(data[sl][..., band_idx], dtype=np.float32).reshape(-1, len(band_idx))  # chunk copy only
+        return dn_to_reflectance(raw, scale, offset, nodata)  # NaN rows are nodata in model.run
+
+    counts, dark = np.zeros(3, dtype=np.int64), np.full(len(tell), np.inf)
+    for sl in slices:  # first pass: one verdict per cube, whatever the chunk size
+        refl = reflectance(sl)
+        counts += bulk_counts(refl)
+        if tell:
+            with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN chunk
+                dark = np.fmin(dark, np.nanmin(refl[:, tell], axis=0))
+    check_bulk(counts, "reflectance (after scale/offset)")
+    for sl in slices:
+        cot, std = model.run(reflectance(sl), chunk, check=False)
+        out[sl] = np.stack([cot, std, classify(cot, thin, opaque)], axis=-1).reshape(out[sl].shape)
+    classes = out[..., 2][np.isfinite(out[..., 2])]
+    opaque_share = float(np.mean(classes == 2)) if classes.size else 1.0
+    hint = offset_warning(dict(zip((model.bands[i] for i in tell), dark.tolist())), opaque_share) if offset == 0 \
+        and scale < 0.01 else None
+    if hint:
+        warnings.warn(hint, UserWarning, stacklevel=2)
     out = out.reshape(*lead, 3)
     dims = [d for d in cube.dims if d != bdim] + [bdim]
     coords = {k: v for k, v in cube.coords.items() if bdim not in v.dims}
     coords[bdim] = list(OUTPUT_BANDS)
-    result = xr.DataArray(out, dims=dims, coords=coords, attrs={"cotmask_level": level, "cotmask_model": model.kind,
-                                                                 "thin_threshold": thin, "opaque_threshold": opaque})
+    result = xr.DataArray(out, dims=dims, coords=coords, attrs=output_attrs(model, thin, opaque, ctx))
     return result.transpose(*cube.dims)
 
 # ---- from src/cotmask/udf_entry.py ----

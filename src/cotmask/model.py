@@ -56,18 +56,28 @@ def predict(reflectance: np.ndarray, level: str = "L1C", kind: str = "ensemble",
     return {"cot": cot, "cot_std": std, "cloud_class": classify(cot, thin, opaque)}
 
 
-def cloud_mask(cube: "xr.DataArray", context: dict | None = None, threads: int = 0) -> "xr.DataArray":
+def cloud_mask(cube: "xr.DataArray", context: dict | None = None, threads: int = 0,
+               bands: "list[str] | dict | None" = None) -> "xr.DataArray":
     """COT, spread and class (bands cot, cot_std, cloud_class) for a labelled cube, like the UDF.
 
     Works eagerly on numpy-backed cubes and lazily on dask-backed ones (``xarray.apply_ufunc`` with
-    ``dask="parallelized"``: each chunk is processed independently, so a ``dask.distributed`` cluster
-    spreads the work). ``context`` takes the UDF's keys (level, scale, offset, thresholds, model, ...).
+    ``dask="parallelized"``: each chunk is processed independently -- the input checks then decide per
+    chunk --, so a ``dask.distributed`` cluster spreads the work). ``context`` takes the UDF's keys (level,
+    scale, offset, thresholds, model, ...). ``bands``: Sentinel-2 names for the band labels, a list in the
+    cube's band order or a mapping {label: name} -- e.g. for ``rioxarray.open_rasterio``, which labels bands
+    1..N (its ``long_name`` attribute holds the file's band descriptions, when it has them).
     """
     import xarray as xr
 
     from .core import OUTPUT_BANDS, _band_dim, cloud_mask_cube
 
     bdim = _band_dim(cube)
+    if bands is not None:
+        old = list(cube.coords[bdim].values) if bdim in cube.coords else list(range(cube.sizes[bdim]))
+        names = [bands.get(b, b) for b in old] if isinstance(bands, dict) else list(bands)
+        if len(names) != len(old):
+            raise ValueError(f"bands: {len(names)} names for {len(old)} bands {old}")
+        cube = cube.assign_coords({bdim: names})
     get = lambda level, kind, engine: load_model(level, kind, threads, engine)  # noqa: E731
     if cube.chunks is None:
         return cloud_mask_cube(cube, context, get)

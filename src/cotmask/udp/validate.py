@@ -2,6 +2,7 @@
 
 from datetime import date
 
+from ..core import MAX_COT, SCALE_RANGES
 from ..model import load_model
 from ..udf_build import GRAPH_MODELS
 from ..synth import S2_BANDS
@@ -29,6 +30,8 @@ def _geojson(geometries) -> dict:
     if not feats:
         raise ValueError("geometries: the FeatureCollection has no features")
     for i, f in enumerate(feats):
+        if not isinstance(f, dict) or (f.get("type") == "Feature" and not f.get("geometry")):
+            raise ValueError(f"geometries: feature {i} has no geometry (null or empty)")
         try:
             g = shapely.geometry.shape(f.get("geometry", f) if f.get("type") == "Feature" else f)
         except Exception as e:
@@ -45,12 +48,36 @@ def _geojson(geometries) -> dict:
     return geometries
 
 
+#: Arguments that must be numbers (not strings or booleans), and those that must be whole numbers.
+NUMBERS = ("scale", "offset", "thin_threshold", "opaque_threshold", "resolution")
+INTEGERS = ("min_class", "buffer")
+STRINGS = ("collection_id", "scl_collection", "worldcover_collection", "period", "reducer", "model")
+
+
+def _check_types(a: dict) -> None:
+    for key in NUMBERS + INTEGERS:
+        v = a.get(key)
+        if key in a and (isinstance(v, bool) or not isinstance(v, (int, float))):
+            raise ValueError(f"{key} must be a number, got {v!r} ({type(v).__name__})")
+        if key in INTEGERS and key in a and v != int(v):
+            raise ValueError(f"{key} must be a whole number, got {v!r}")
+    for key in STRINGS:
+        if key in a and not isinstance(a[key], str):
+            raise ValueError(f"{key} must be a string, got {a[key]!r} ({type(a[key]).__name__})")
+    for key in ("bands", "scl_classes", "worldcover_classes"):
+        if key in a and not isinstance(a[key], (list, tuple)):
+            raise ValueError(f"{key} must be a list, got {a[key]!r} ({type(a[key]).__name__})")
+    if "geometries" in a and a["geometries"] is None:
+        raise ValueError("geometries is required: polygons as GeoJSON or a GeoDataFrame, got None")
+
+
 def validate_arguments(declared: list[str], arguments: dict) -> dict:
     """Validated (and normalised) arguments for a UDP with the parameter names ``declared``."""
     unknown = sorted(set(arguments) - set(declared))
     if unknown:
         raise ValueError(f"unknown arguments {unknown}; this process takes {sorted(declared)}")
     a = dict(arguments)
+    _check_types(a)
     if "bands" in a:
         bad = sorted(set(a["bands"]) - KNOWN_BANDS)
         if bad:
@@ -75,8 +102,11 @@ def validate_arguments(declared: list[str], arguments: dict) -> dict:
             raise ValueError(f"spatial_extent is empty or inverted: {e}")
     th = load_model("L2A").thresholds
     thin, opaque = a.get("thin_threshold", th["thin"]), a.get("opaque_threshold", th["opaque"])
-    if not 0 <= thin < opaque:
-        raise ValueError(f"thin_threshold ({thin}) must be >= 0 and below opaque_threshold ({opaque})")
+    if not 0 < thin < opaque <= MAX_COT:
+        raise ValueError(f"thin_threshold ({thin}) must be > 0 and below opaque_threshold ({opaque}), which must be "
+                         f"at most {MAX_COT:g} (the COT range of the models)")
+    if "scale" in a and not any(lo <= a["scale"] <= hi for lo, hi in SCALE_RANGES):
+        raise ValueError(f"scale={a['scale']!r} fits no Sentinel-2 convention: 0.0001 for DN or 1 for reflectance")
     for key, allowed in (("period", PERIODS), ("reducer", REDUCERS), ("min_class", (1, 2)),
                          ("model", ("ensemble", "distilled")), ("level", ("L1C", "L2A", None))):
         if key in a and a[key] not in allowed:
