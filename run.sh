@@ -21,11 +21,24 @@ fi
 extras="local"
 [ "$cmd" = test ] && extras="local,test"
 stamp=".venv/.cotmask-$(sha1sum pyproject.toml | cut -c1-12)-${extras/,/-}"
+# pip quietly, with a line every 20 s so a first install (1-2 min) does not look hung; pip's notes about
+# package-index locations this machine does not have are not the user's problem and are left out
+pip_install() {
+  .venv/bin/python -m pip install -q --disable-pip-version-check "$@" \
+    2> >(grep -v "is ignored: it is neither a file nor a directory" >&2) &
+  local pid=$! t=0
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 1; t=$((t + 1))
+    [ $((t % 20)) -eq 0 ] && echo "  ... still installing (${t} s)"
+  done
+  wait "$pid"
+}
 if [ ! -f "$stamp" ]; then
-  echo "installing cotmask[$extras] into .venv"
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[$extras]"
+  echo "installing cotmask[$extras] into .venv (first run: 1-2 minutes)"
+  pip_install --upgrade pip
+  pip_install -e ".[$extras]"
   touch "$stamp"
+  echo "installed"
 fi
 
 case "$cmd" in

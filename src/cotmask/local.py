@@ -38,12 +38,17 @@ still exists, and docs/upstream_bugs.md has a report with a minimal reproduction
 """
 
 import contextvars
+import logging
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
 from .best_pixel import period_start
+
+# cotmask uses none of the engine's machine-learning processes: its import-time advice to install them
+# ("pip install openeo-processes-dask[implementations, ml]") does not apply and is not shown
+logging.getLogger("openeo_processes_dask.process_implementations").setLevel(logging.ERROR)
 
 _APPLY_CTX: contextvars.ContextVar = contextvars.ContextVar("cotmask_apply_dimension", default=None)
 _UDP_ARGS: contextvars.ContextVar = contextvars.ContextVar("cotmask_udp_arguments", default={})
@@ -270,6 +275,7 @@ def run_graph_locally(graph: dict, collections_dir: str | Path | None = None, ud
     by id, whatever its namespace (as on a backend where they are published)."""
     import warnings
 
+    import joblib
     from rasterio.errors import NotGeoreferencedWarning
 
     from openeo.local import LocalConnection
@@ -286,5 +292,8 @@ def run_graph_locally(graph: dict, collections_dir: str | Path | None = None, ud
         warnings.filterwarnings("ignore", message="(All-NaN slice|Mean of empty slice)", category=RuntimeWarning)
         warnings.filterwarnings("ignore", category=FutureWarning, module="openeo_processes_dask")
         warnings.filterwarnings("ignore", category=NotGeoreferencedWarning)  # the engine's resample_spatial
-        out = conn.execute(graph)
-        return out.compute() if isinstance(out, xr.DataArray) else out
+        # joblib on threads: xvec's zonal statistics would otherwise start worker processes that import the
+        # engine afresh (repeating its import-time log output) and must pickle the lazy graph
+        with joblib.parallel_backend("threading"):
+            out = conn.execute(graph)
+            return out.compute() if isinstance(out, xr.DataArray) else out
