@@ -268,7 +268,9 @@ def main() -> None:
                  "an SCL band (the openEO sample with SCL is cloud-free), so SCL is compared only on the generated series "
                  "of the demo, where its behaviour is imitated (`cotmask.samples`) and proves nothing. A fair test needs "
                  "real L2A scenes with SCL and manual thin/thick labels (e.g. CloudSEN12), which cannot be obtained here.\n"
-                 "- **Thin-cloud recall on manual labels**: the only manual labels (ukis-csmask) have no thin class.\n"
+                 "- **Thin-cloud recall on manual labels**: the only published manual labels (ukis-csmask) have no thin "
+                 "class; the labels drawn by eye on the real scenes (haze/thin-cirrus, cloud-edge, bright-surface and "
+                 "turbid-water polygons) are evaluated in `evaluation/real_labels.md` (`python evaluation/real_labels.py`).\n"
                  "- **What would fix the loss on the labelled tile**: train and ship models for the bands such data "
                  "has, with more bright-soil and near-cloud haze cases in the generator, and calibrate the thin threshold "
                  "on real labelled scenes (the sweep above shows COT >= 1.0 balances recall and false clouds there).\n")

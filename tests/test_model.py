@@ -133,9 +133,14 @@ def test_shipped_models_come_from_the_documented_training_command() -> None:
     import train
 
     defaults = {a.dest: a.default for a in train.build_parser()._actions if a.dest != "help"}
-    expected = TrainConfig(members=defaults["members"], steps=defaults["steps"], seed=defaults["seed"],
-                           class_edges=tuple(float(e) for e in defaults["class_edges"].split(","))).to_dict()
+    from cotmask.pipeline import MODEL_BANDS
+
     for level in ("L1C", "L2A"):
+        band = MODEL_BANDS[level].index("B10") if "B10" in MODEL_BANDS[level] and defaults["monotone_weight"] else -1
+        expected = TrainConfig(members=defaults["members"], steps=defaults["steps"], seed=defaults["seed"],
+                               class_edges=tuple(float(e) for e in defaults["class_edges"].split(",")),
+                               monotone_weight=defaults["monotone_weight"], monotone_band=band,
+                               cot_weight_offset=defaults["cot_weight_offset"]).to_dict()
         meta = {p.key: json.loads(p.value) for p in onnx.load(model_path(level, "ensemble")).metadata_props}
         assert meta["training"]["config"] == json.loads(json.dumps(expected))
         assert meta["training"]["n_samples"] == defaults["samples"] and meta["training"]["data_seed"] == defaults["seed"]
@@ -163,3 +168,18 @@ def test_compact_fp16_models_are_generated_from_the_shipped_ones(level: str) -> 
 
     assert compact_path(level).read_bytes() == to_fp16(model_path(level).read_bytes()), \
         f"{compact_path(level).name} drifted: run `python -m cotmask.compact`, then `cotmask build`"
+
+
+def test_cot_does_not_fall_when_b10_rises_on_real_cirrus(shared_data) -> None:
+    """Real cirrus pixels of the 13-band scene (B10 > 0.01): raising B10 by half must not lower COT (B10 is
+    evidence of cloud). The v1 models lowered it on ~70 % of them."""
+    from cotmask.synth import S2_BANDS
+
+    toa = np.load(shared_data / "s2cloudless_1.2.2" / "input_arrays.npz")["s2_im"][0].reshape(-1, 13)
+    model = cotmask.load_model("L1C")
+    x = toa[toa[:, S2_BANDS.index("B10")] > 0.01][:, [S2_BANDS.index(b) for b in model.bands]]
+    up = x.copy()
+    up[:, model.bands.index("B10")] *= 1.5
+    cot, cot_up = cotmask.predict(x, "L1C")["cot"], cotmask.predict(up, "L1C")["cot"]
+    assert len(x) > 100_000
+    assert np.mean(cot_up < cot - 0.05) < 0.01

@@ -13,6 +13,9 @@ from cotmask.pipeline import build_models
 from cotmask.smhi import load_smhi
 
 ROOT = Path(__file__).resolve().parents[1]
+#: Recipe choices, made on the validation set (training/select_recipe.py), never on the test set.
+MONOTONE_WEIGHT = 1000.0
+COT_WEIGHT_OFFSET = 0.0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,6 +28,10 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--levels", default="L1C,L2A")
     ap.add_argument("--class-edges", default="0.75,1.25",
                     help="COT edges of the classes that batches are balanced over (default clear/thin/opaque)")
+    ap.add_argument("--monotone-weight", type=float, default=MONOTONE_WEIGHT,
+                    help="penalty on COT falling when B10 rises (L1C); 0: off")
+    ap.add_argument("--cot-weight-offset", type=float, default=COT_WEIGHT_OFFSET,
+                    help="relative-error loss weight ((1 + c) / (COT + c))^2; 0: plain MSE")
     ap.add_argument("--out", type=Path, default=ROOT / "models")
     ap.add_argument("--smhi", type=Path, help="train on an SMHI-format file instead of generated data "
                     "(its L2A model then sees TOA values without B10)")
@@ -38,7 +45,8 @@ def main() -> None:
     if a.quick:
         a.samples, a.members, a.steps = 20_000, 3, 500
     cfg = TrainConfig(members=a.members, steps=a.steps, seed=a.seed,
-                      class_edges=tuple(float(e) for e in a.class_edges.split(",")))
+                      class_edges=tuple(float(e) for e in a.class_edges.split(",")),
+                      monotone_weight=a.monotone_weight, cot_weight_offset=a.cot_weight_offset)
     a.out.mkdir(parents=True, exist_ok=True)
     data = load_smhi(a.smhi) if a.smhi else None
     build_models(a.out, a.samples, a.seed, cfg, tuple(a.levels.split(",")), data=data)

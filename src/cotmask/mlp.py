@@ -28,6 +28,13 @@ class TrainConfig:
     seed: int = 0
     log_every: int = 2000
     class_edges: tuple[float, ...] = field(default=(0.75, 1.25))  # COT edges for class-balanced sampling
+    #: Input column that COT must not decrease with (B10 for L1C: cirrus is evidence of cloud), -1 for none;
+    #: penalty weight and the reflectance step of the paired input.
+    monotone_band: int = -1
+    monotone_weight: float = 0.0
+    monotone_delta: float = 0.01
+    #: Loss weight ((1 + c) / (COT + c))^2 per sample (relative error: low-COT errors count), 0: plain MSE.
+    cot_weight_offset: float = 0.0
 
     def to_dict(self) -> dict:
         """Plain-JSON form for model metadata."""
@@ -72,12 +79,33 @@ def init_mlp(n_in: int, n_out: int, cfg: TrainConfig, mean: np.ndarray, std: np.
     return MLP(np.asarray(mean, float), np.asarray(std, float), ws, bs)
 
 
+def _forward_acts(net: MLP, z: np.ndarray) -> list[np.ndarray]:
+    acts = [z]
+    for i in range(len(net.weights)):
+        h = acts[-1] @ net.weights[i] + net.biases[i]
+        acts.append(np.maximum(h, 0.0) if i < len(net.weights) - 1 else h)
+    return acts
+
+
+def _backward(net: MLP, acts: list[np.ndarray], grad: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    n_layers = len(net.weights)
+    gw, gb = [None] * n_layers, [None] * n_layers
+    for i in reversed(range(n_layers)):
+        gw[i] = acts[i].transpose(0, 2, 1) @ grad
+        gb[i] = grad.sum(axis=1, keepdims=True)
+        if i:
+            grad = (grad @ net.weights[i].transpose(0, 2, 1)) * (acts[i] > 0)
+    return gw, gb
+
+
 def train(x: np.ndarray, y: np.ndarray, cfg: TrainConfig, labels: np.ndarray | None = None,
           progress: Callable[[int, float], None] | None = None) -> MLP:
-    """Train an ensemble with Adam on MSE; ``y`` (N, n_out) are targets already divided by 50.
+    """Train an ensemble with Adam on (weighted) MSE; ``y`` (N, n_out) are targets already divided by 50.
 
     ``labels`` (N,) are class indices for class-balanced batches (each class equally likely).
-    ``progress(step, loss)`` is called every ``cfg.log_every`` steps.
+    ``progress(step, loss)`` is called every ``cfg.log_every`` steps. With ``cfg.monotone_weight`` the
+    first output is pushed to be non-decreasing in input ``cfg.monotone_band``: each batch is run again
+    with that band raised by ``monotone_delta`` and any decrease is penalised (squared).
     """
     rng = np.random.default_rng(cfg.seed)
     x = np.asarray(x, dtype=np.float64)
@@ -91,7 +119,7 @@ def train(x: np.ndarray, y: np.ndarray, cfg: TrainConfig, labels: np.ndarray | N
     m2 = [np.zeros_like(p) for p in params]
     b1, b2, eps = 0.9, 0.999, 1e-8
     noise_sd = cfg.noise_frac * np.abs(mean)
-    n_layers = len(net.weights)
+    monotone = cfg.monotone_weight > 0 and cfg.monotone_band >= 0
     running = None
     for step in range(1, cfg.steps + 1):
         g_idx = rng.integers(0, len(groups), (cfg.members, cfg.batch))
@@ -101,19 +129,29 @@ def train(x: np.ndarray, y: np.ndarray, cfg: TrainConfig, labels: np.ndarray | N
             idx[sel] = g[rng.integers(0, len(g), sel.sum())]
         xb = x[idx] + rng.normal(0, 1, (*idx.shape, x.shape[1])) * noise_sd
         yb = y[idx]
-        acts = [(xb - mean) / std]
-        for i in range(n_layers):
-            h = acts[-1] @ net.weights[i] + net.biases[i]
-            acts.append(np.maximum(h, 0.0) if i < n_layers - 1 else h)
+        acts = _forward_acts(net, (xb - mean) / std)
         err = acts[-1] - yb
-        loss = float(np.mean(err ** 2))
-        grad = 2.0 * err / (cfg.batch * y.shape[1])
-        gw, gb = [None] * n_layers, [None] * n_layers
-        for i in reversed(range(n_layers)):
-            gw[i] = acts[i].transpose(0, 2, 1) @ grad
-            gb[i] = grad.sum(axis=1, keepdims=True)
-            if i:
-                grad = (grad @ net.weights[i].transpose(0, 2, 1)) * (acts[i] > 0)
+        if cfg.cot_weight_offset > 0:
+            c = cfg.cot_weight_offset
+            w = ((1 + c) / (yb[..., :1] * COT_SCALE + c)) ** 2
+            w = w / w.mean(axis=1, keepdims=True)
+        else:
+            w = 1.0
+        loss = float(np.mean(w * err ** 2))
+        gw, gb = _backward(net, acts, 2.0 * w * err / (cfg.batch * y.shape[1]))
+        if monotone:
+            up = xb.copy()
+            up[..., cfg.monotone_band] += cfg.monotone_delta
+            acts_up = _forward_acts(net, (up - mean) / std)
+            drop = np.maximum(acts[-1][..., :1] - acts_up[-1][..., :1], 0.0)  # COT/50 falling as the band rises
+            scale = 2.0 * cfg.monotone_weight / cfg.batch
+            loss += cfg.monotone_weight * float(np.mean(drop ** 2))
+            g_down = np.zeros_like(acts[-1])
+            g_down[..., :1] = scale * drop
+            gw2, gb2 = _backward(net, acts, g_down)
+            gw3, gb3 = _backward(net, acts_up, -g_down)
+            gw = [a + b + c for a, b, c in zip(gw, gw2, gw3)]
+            gb = [a + b + c for a, b, c in zip(gb, gb2, gb3)]
         lr = cfg.lr_final + 0.5 * (cfg.lr - cfg.lr_final) * (1 + np.cos(np.pi * step / cfg.steps))
         for j, (p, g) in enumerate(zip(params, gw + gb)):
             m1[j] = b1 * m1[j] + (1 - b1) * g

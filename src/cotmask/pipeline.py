@@ -50,6 +50,8 @@ def build_level(level: str, data: dict[str, np.ndarray], cfg: TrainConfig, disti
     """Train the ensemble and the distilled model of ``level``; returns {kind: (net, onnx bytes)}."""
     x = level_inputs(data, level)
     cot = data["cot"].astype(np.float64)
+    band = MODEL_BANDS[level].index("B10") if "B10" in MODEL_BANDS[level] else -1
+    cfg = replace(cfg, monotone_band=band if cfg.monotone_weight > 0 else -1)
     labels = cot_classes(cot, cfg.class_edges)
     t0 = time.time()
     prog = lambda tag: (lambda step, loss: log(f"  {level} {tag} step {step:>6}  loss {loss:.3e}  {time.time() - t0:5.0f}s"))  # noqa: E731
@@ -58,7 +60,11 @@ def build_level(level: str, data: dict[str, np.ndarray], cfg: TrainConfig, disti
     dcfg = replace(distill_cfg, seed=cfg.seed + 1, log_every=cfg.log_every)
     dist = train(x, np.stack([mean, std], 1) / COT_SCALE, dcfg, cot_classes(mean, cfg.class_edges), prog("distilled"))
     recipe = {"generator": "cotmask.synth.generate", "n_samples": len(x), "data_seed": int(data.get("seed", -1)),
-              "loss": "MSE on COT/50", "sampling": "class-balanced clear/thin/opaque", "config": cfg.to_dict()}
+              "loss": "MSE on COT/50" + (f", weighted ((1 + {cfg.cot_weight_offset}) / (COT + {cfg.cot_weight_offset}))^2"
+                                         if cfg.cot_weight_offset > 0 else "")
+              + (f", + {cfg.monotone_weight} x squared COT/50 decrease when B10 rises by {cfg.monotone_delta}"
+                 if cfg.monotone_band >= 0 else ""),
+              "sampling": "class-balanced clear/thin/opaque", "config": cfg.to_dict()}
     return {
         "ensemble": (ens, to_onnx_bytes(ens, metadata(level, "ensemble", ens, recipe))),
         "distilled": (dist, to_onnx_bytes(dist, metadata(level, "distilled", dist, {**recipe, "teacher": "ensemble",

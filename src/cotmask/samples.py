@@ -132,7 +132,7 @@ def inject_into_scenes(toa: np.ndarray, seed: int = 0, dates: tuple[str, ...] | 
 
 #: ESA WorldCover class of each synthetic surface type (10 tree cover, 30 grassland, 60 bare, 80 water).
 WORLDCOVER = {"conifer_forest": 10, "deciduous_forest": 10, "clearcut_bare_soil": 60, "agriculture_grass": 30,
-              "water": 80, "snow_ice": 70, "urban_rock": 50}
+              "water": 80, "snow_ice": 70, "urban_rock": 50, "dry_sparse_vegetation": 30}
 
 
 def synthetic_worldcover(truth: xr.Dataset) -> xr.DataArray:

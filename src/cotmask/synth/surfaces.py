@@ -14,10 +14,11 @@ import numpy as np
 from .optics import CENTRE_NM, particle_optics, semi_infinite_reflectance
 
 SURFACES: tuple[str, ...] = ("conifer_forest", "deciduous_forest", "clearcut_bare_soil", "agriculture_grass",
-                             "water", "snow_ice", "urban_rock")
+                             "water", "snow_ice", "urban_rock", "dry_sparse_vegetation")
 #: Sampling weights of the surface types (forests and snow are emphasised: users are forest
-#: agencies in snowy countries, and snow is the known weakness).
-SURFACE_WEIGHTS = np.array([0.18, 0.14, 0.14, 0.14, 0.1, 0.18, 0.12])
+#: agencies in snowy countries, and snow is the known weakness; dry/sparse vegetation was missing and
+#: read as vegetation under haze on real scenes).
+SURFACE_WEIGHTS = np.array([0.16, 0.12, 0.13, 0.12, 0.11, 0.16, 0.1, 0.1])
 
 _WL = CENTRE_NM / 1000.0
 
@@ -52,14 +53,33 @@ def soil(n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def water(n: int, rng: np.random.Generator) -> np.ndarray:
-    """Clear to sediment-laden water: dark, some green/red in turbid water, ~0 in NIR and SWIR."""
+    """Clear to sediment-laden water: dark, some green/red in turbid water, ~0 in SWIR; a quarter of it
+    river/delta water so loaded with red sediment that red reaches ~0.25 and NIR ~0.15 (seen on real scenes)."""
     turb = rng.uniform(0, 1, (n, 1)) ** 2
     vis = np.interp(_WL, [0.44, 0.49, 0.56, 0.665, 0.705, 0.74, 0.84, 0.95, 1.6],
                     [0.04, 0.04, 0.035, 0.02, 0.012, 0.006, 0.004, 0.002, 0.001])
     turbid = np.interp(_WL, [0.44, 0.56, 0.665, 0.705, 0.74, 0.84, 0.95, 1.6],
                        [0.05, 0.11, 0.10, 0.08, 0.05, 0.04, 0.015, 0.003])
+    sediment = np.interp(_WL, [0.44, 0.49, 0.56, 0.665, 0.705, 0.74, 0.84, 0.95, 1.6, 2.2],
+                         [0.05, 0.07, 0.15, 0.22, 0.21, 0.16, 0.12, 0.05, 0.012, 0.005])
+    heavy = (rng.random((n, 1)) < 0.25) * rng.uniform(0.3, 1.15, (n, 1))
+    turbid = (1 - np.minimum(heavy, 1)) * turbid + heavy * sediment
+    turb = np.where(heavy > 0, rng.uniform(0.7, 1.0, (n, 1)), turb)  # sediment-laden rivers are turbid throughout
     r = (1 - turb) * vis + turb * turbid
     return r * rng.uniform(0.6, 1.3, (n, 1)) + rng.uniform(0, 0.01, (n, 1))  # + glint/surface skylight
+
+
+def dry_sparse_vegetation(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Dry grassland, savanna and sparse scrub: mostly bright dry soil with 10-45 % (partly senescent)
+    vegetation; red ~0.08-0.15, SWIR-1 ~0.25-0.4 (under-represented before, read as haze over vegetation)."""
+    ground = soil(n, rng)
+    ground = np.clip(ground * rng.uniform(0.8, 1.3, (n, 1)), 0, 0.45)
+    veg = _pick(canopy_library()["agriculture_grass"], n, rng)
+    dry = rng.uniform(0, 0.7, (n, 1))  # senescence: weaker red edge, brighter red and SWIR
+    veg = (1 - dry) * veg + dry * np.interp(_WL, [0.44, 0.56, 0.665, 0.74, 0.84, 1.6, 2.2],
+                                            [0.05, 0.09, 0.12, 0.2, 0.25, 0.35, 0.25])
+    f = rng.uniform(0.1, 0.45, (n, 1))
+    return (1 - f) * ground + f * veg
 
 
 def urban_rock(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -108,6 +128,8 @@ def sample_surfaces(kind: np.ndarray, rng: np.random.Generator, mu0: np.ndarray)
             out[sel] = water(m, rng)
         elif name == "urban_rock":
             out[sel] = urban_rock(m, rng)
+        elif name == "dry_sparse_vegetation":
+            out[sel] = dry_sparse_vegetation(m, rng)
         else:
             out[sel] = snow_ice(m, rng, mu0[sel])
     return np.clip(out, 0.0, 1.0)
