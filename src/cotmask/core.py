@@ -102,7 +102,7 @@ class Model:
             check: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """COT mean and spread for reflectance rows ``x`` (N, n_bands); rows with NaN give NaN.
 
-        ``check``: the bulk plausibility rules of ``check_reflectance`` on all of ``x`` at once (counted
+        ``check``: the bulk plausibility rules of ``check_bulk`` on all of ``x`` at once (counted
         chunk by chunk: no full-size copy), so the verdict cannot depend on ``chunk_size``."""
         n = len(x)
         if check:
@@ -151,12 +151,6 @@ def clean_reflectance(x: np.ndarray) -> np.ndarray:
     return x
 
 
-def check_reflectance(x: np.ndarray, what: str = "reflectance") -> np.ndarray:
-    """``check_bulk`` on ``x``, then ``clean_reflectance``: validated reflectance ready for the model (a copy)."""
-    check_bulk(bulk_counts(x), what)
-    return clean_reflectance(x)
-
-
 def dn_to_reflectance(dn: np.ndarray, scale: float = DN_SCALE, offset: float = 0.0,
                       nodata: float | None = 0.0) -> np.ndarray:
     """float32 reflectance ``(dn + offset) * scale``; ``nodata`` DNs and NaN become NaN.
@@ -201,6 +195,11 @@ def predict_rows(model: Model, x: np.ndarray, chunk_size: int = 65536) -> tuple[
         raise ValueError(f"expected reflectance of shape (N, {len(model.bands)}) with bands {list(model.bands)} "
                          f"for the {model.level} model, got shape {x.shape}")
     return model.run(x, chunk_size)
+
+
+def level_for(level: str | None, bands) -> str:
+    """The model level: ``level`` when given, else L1C if the (canonical) band labels include B10, else L2A."""
+    return str(level).upper() if level else ("L1C" if "B10" in {canonical_band(b) for b in bands} else "L2A")
 
 
 def _number(ctx: dict, key: str) -> float | None:
@@ -293,7 +292,7 @@ def cloud_mask_cube(cube: xr.DataArray, context: dict | None, get_model: Callabl
     if not np.issubdtype(cube.dtype, np.number) or np.issubdtype(cube.dtype, np.bool_):
         raise TypeError(f"cube must be numeric, got dtype {cube.dtype}")
     labels = {canonical_band(b): b for b in cube.coords[bdim].values} if bdim in cube.coords else {}
-    level = str(ctx["level"]).upper() if ctx["level"] else ("L1C" if "B10" in labels else "L2A")
+    level = level_for(ctx["level"], labels)
     model = get_model(level, ctx["model"], ctx["engine"])
     missing = [b for b in model.bands if b not in labels]
     if missing and not any(_BAND_RE.match(str(b)) for b in labels.values()):

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .core import output_attrs, parse_context
+from .core import level_for, output_attrs, parse_context
 from .data import S2CLOUDLESS_CREDIT, s2cloudless_cube, to_dn, write_collection
 from .local import run_graph_locally
 from .model import load_model
@@ -38,7 +38,7 @@ def load_input(path: str | Path | None) -> tuple[xr.DataArray, str]:
 def result_attrs(context: dict, bands: list[str]) -> dict:
     """What a cotmask result records (model, version, level, thresholds, scale/offset) for ``context``."""
     ctx = parse_context(context)
-    model = load_model(str(ctx["level"] or ("L1C" if "B10" in bands else "L2A")).upper(), ctx["model"])
+    model = load_model(level_for(ctx["level"], bands), ctx["model"])
     th = model.thresholds
     return output_attrs(model, ctx["thin_threshold"] or th["thin"], ctx["opaque_threshold"] or th["opaque"], ctx)
 

@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from ..core import MAX_COT, SCALE_RANGES
+from ..core import MAX_COT, SCALE_RANGES, level_for
 from ..model import load_model
 from ..udf_build import GRAPH_MODELS
 from ..synth import S2_BANDS
@@ -82,7 +82,7 @@ def validate_arguments(declared: list[str], arguments: dict) -> dict:
         bad = sorted(set(a["bands"]) - KNOWN_BANDS)
         if bad:
             raise ValueError(f"unknown band labels {bad}; Sentinel-2 collections have {sorted(KNOWN_BANDS)}")
-        level = a.get("level") or ("L1C" if "B10" in a["bands"] else "L2A")
+        level = level_for(a.get("level"), a["bands"])
         missing = [b for b in load_model(level).bands if b not in a["bands"]]
         if missing:
             raise ValueError(f"bands lack {missing}, needed by the cotmask {level} model")
