@@ -45,7 +45,8 @@ case "$cmd" in
   demo)
     if [ ! -f .cache/s2cloudless-1.2.2.tar.gz ]; then
       echo "downloading the real Sentinel-2 sample (s2cloudless 1.2.2 source distribution, CC BY-SA 4.0)"
-      .venv/bin/python -m pip download -q --no-deps --no-binary :all: s2cloudless==1.2.2 -d .cache
+      .venv/bin/python -m pip download -q --disable-pip-version-check --no-deps --no-binary :all: \
+        s2cloudless==1.2.2 -d .cache 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
     fi
     exec .venv/bin/cotmask demo "$@" ;;
   test)
