@@ -458,7 +458,8 @@ def parse_context(context: dict | None) -> dict:
         raise ValueError(f"context chunk_size must be a positive whole number of pixels, got {chunk!r}")
     for key in ("thin_threshold", "opaque_threshold"):
         if ctx[key] is not None and not 0 < ctx[key] <= MAX_COT:
-            raise ValueError(f"context {key}={ctx[key]} is outside (0, {MAX_COT:g}], the COT range of the models")
+            raise ValueError(f"context {key}={ctx[key]} is outside (0, {MAX_COT:g}]: {key} ({ctx[key]}) must be > 0 "
+                             f"and at most {MAX_COT:g}, the COT range of the models")
     return ctx  # threshold order is checked once the model's defaults are known (cloud_mask_cube)
 
 

@@ -95,7 +95,7 @@ def _run_udf(data, udf: str, runtime: str, context: dict | None = None, **kwargs
     from openeo.udf import UdfData, XarrayDataCube
     from openeo.udf.run_code import run_udf_code
 
-    context = _plain(_resolve_parameters(context or {}, _UDP_ARGS.get()))  # as geopyspark resolves run_udf's context
+    context = _plain(_substitute(context or {}, _UDP_ARGS.get()))  # as geopyspark resolves run_udf's context
     state = _APPLY_CTX.get()
     if state is not None and not isinstance(data, xr.DataArray):
         src = state["source"]
@@ -197,20 +197,22 @@ def patch_local_processing() -> None:
         PROCESS_REGISTRY[name] = Process(spec=PROCESS_REGISTRY[name].spec, implementation=impl)
 
 
-def _resolve_parameters(value, arguments: dict):
-    """``value`` with the engine's parameter references (and raw ``from_parameter`` dicts) replaced by
-    ``arguments``; unknown names stay as they are."""
+def _substitute(value, arguments: dict):
+    """``value`` with parameter references (the engine's ``ParameterReference`` or raw ``from_parameter``
+    dicts) replaced by ``arguments``, not descending into callbacks (``process_graph``); unknown names stay."""
+    import copy
+
     from openeo_pg_parser_networkx.pg_schema import ParameterReference
 
     if isinstance(value, ParameterReference) and value.from_parameter in arguments:
-        return arguments[value.from_parameter]
+        return copy.deepcopy(arguments[value.from_parameter])
     if isinstance(value, dict):
+        if "process_graph" in value:
+            return value
         if set(value) == {"from_parameter"} and value["from_parameter"] in arguments:
-            return arguments[value["from_parameter"]]
-        return {k: _resolve_parameters(v, arguments) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_resolve_parameters(v, arguments) for v in value]
-    return value
+            return copy.deepcopy(arguments[value["from_parameter"]])
+        return {k: _substitute(v, arguments) for k, v in value.items()}
+    return [_substitute(v, arguments) for v in value] if isinstance(value, list) else value
 
 
 def bind_top_level(process_graph: dict, arguments: dict) -> dict:
@@ -219,18 +221,8 @@ def bind_top_level(process_graph: dict, arguments: dict) -> dict:
     inside callbacks stay: there the engine, like geotrellis, does not see UDP parameters (run_udf's
     context is resolved separately, as geopyspark does). Also avoids an engine crash on a parameter as
     load_collection's id (openeo-pg-parser-networkx graph.py 481-484: ``raw_source.split``)."""
-    import copy
-
-    def sub(value):
-        if isinstance(value, dict):
-            if "process_graph" in value:
-                return value
-            if set(value) == {"from_parameter"} and value["from_parameter"] in arguments:
-                return copy.deepcopy(arguments[value["from_parameter"]])
-            return {k: sub(v) for k, v in value.items()}
-        return [sub(v) for v in value] if isinstance(value, list) else value
-
-    return {nid: {**node, "arguments": sub(node.get("arguments", {}))} for nid, node in process_graph.items()}
+    return {nid: {**node, "arguments": _substitute(node.get("arguments", {}), arguments)}
+            for nid, node in process_graph.items()}
 
 
 def _plain(value):

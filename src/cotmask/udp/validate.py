@@ -2,11 +2,11 @@
 
 from datetime import date
 
-from ..core import MAX_COT, SCALE_RANGES, level_for
+from ..core import level_for, parse_context
 from ..model import load_model
 from ..udf_build import GRAPH_MODELS
 from ..synth import S2_BANDS
-from .common import PERIODS, REDUCERS, WORLDCOVER_CLASSES
+from .common import CONTEXT_PARAMETERS, PERIODS, REDUCERS, WORLDCOVER_CLASSES
 
 #: Band labels a Sentinel-2 collection may carry (spectral bands and L2A auxiliary layers).
 KNOWN_BANDS = set(S2_BANDS) | {"SCL", "AOT", "WVP", "SNW", "CLD", "dataMask"}
@@ -48,8 +48,9 @@ def _geojson(geometries) -> dict:
     return geometries
 
 
-#: Arguments that must be numbers (not strings or booleans), and those that must be whole numbers.
-NUMBERS = ("scale", "offset", "thin_threshold", "opaque_threshold", "resolution")
+#: Arguments that must be numbers (not strings or booleans), and those that must be whole numbers; the UDF
+#: context's (scale, offset, thresholds, level, model) are checked by ``core.parse_context``, as in the UDF.
+NUMBERS = ("resolution",)
 INTEGERS = ("min_class", "buffer")
 STRINGS = ("collection_id", "scl_collection", "worldcover_collection", "period", "reducer", "model")
 
@@ -78,6 +79,7 @@ def validate_arguments(declared: list[str], arguments: dict) -> dict:
         raise ValueError(f"unknown arguments {unknown}; this process takes {sorted(declared)}")
     a = dict(arguments)
     _check_types(a)
+    parse_context({k: a[k] for k in CONTEXT_PARAMETERS if k in a})  # the UDF's own rules, before anything is sent
     if "bands" in a:
         bad = sorted(set(a["bands"]) - KNOWN_BANDS)
         if bad:
@@ -102,13 +104,9 @@ def validate_arguments(declared: list[str], arguments: dict) -> dict:
             raise ValueError(f"spatial_extent is empty or inverted: {e}")
     th = load_model("L2A").thresholds
     thin, opaque = a.get("thin_threshold", th["thin"]), a.get("opaque_threshold", th["opaque"])
-    if not 0 < thin < opaque <= MAX_COT:
-        raise ValueError(f"thin_threshold ({thin}) must be > 0 and below opaque_threshold ({opaque}), which must be "
-                         f"at most {MAX_COT:g} (the COT range of the models)")
-    if "scale" in a and not any(lo <= a["scale"] <= hi for lo, hi in SCALE_RANGES):
-        raise ValueError(f"scale={a['scale']!r} fits no Sentinel-2 convention: 0.0001 for DN or 1 for reflectance")
-    for key, allowed in (("period", PERIODS), ("reducer", REDUCERS), ("min_class", (1, 2)),
-                         ("model", ("ensemble", "distilled")), ("level", ("L1C", "L2A", None))):
+    if not thin < opaque:
+        raise ValueError(f"thin_threshold ({thin}) must be below opaque_threshold ({opaque})")
+    for key, allowed in (("period", PERIODS), ("reducer", REDUCERS), ("min_class", (1, 2))):
         if key in a and a[key] not in allowed:
             raise ValueError(f"{key} {a[key]!r} is not supported; choose one of {list(allowed)}")
     if "buffer" in a and not (isinstance(a["buffer"], int) and 0 <= a["buffer"] <= 50):
