@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from .core import DN_SCALE
+from .core import dn_to_reflectance
 
 SCL_CLOUDY = (8, 9, 10)  # cloud medium / high probability, thin cirrus
 #: Class colours: nodata shows the panel background (grey), so no class may be grey or white.
@@ -27,7 +27,8 @@ def _plt():
 
 def rgb(cube: xr.DataArray, offset: float = 0.0, white: float = 0.15, gamma: float = 0.7) -> np.ndarray:
     """True colour (B04 B03 B02) from DN: reflectance stretched to ``white``, then a gamma; NaN where nodata."""
-    refl = (np.stack([cube.sel(bands=b).values for b in ("B04", "B03", "B02")], -1).astype("float32") + offset) * DN_SCALE
+    refl = dn_to_reflectance(np.stack([cube.sel(bands=b).values for b in ("B04", "B03", "B02")], -1), offset=offset,
+                             nodata=None)
     return np.clip(refl / white, 0, 1) ** gamma
 
 
@@ -58,7 +59,8 @@ def quicklook(dn: xr.DataArray, result: xr.DataArray, date_index: int, path: Pat
     """Four panels for one date: true colour | COT | classes | SCL cloud mask (or the B10 cirrus band)."""
     plt = _plt()
     offset = float(dn.attrs.get("radiometric_offset", 0))
-    refl = (dn.isel(t=date_index).astype("float32") + offset) * DN_SCALE
+    day = dn.isel(t=date_index)
+    refl = day.copy(data=dn_to_reflectance(day.values, offset=offset, nodata=None))
     r = result.isel(t=date_index)
     fig, ax = plt.subplots(1, 4, figsize=(17, 5.6), constrained_layout=True)
     ax[0].imshow(rgb(dn.isel(t=date_index), offset, white=0.3, gamma=1 / 1.5))  # bright clouds: a wide stretch
