@@ -1,0 +1,236 @@
+"""Cloud shadows from cotmask's cloud classes and the sun geometry (numpy + xarray only).
+
+``cotmask.udf_build`` inlines this module into ``udf/cotmask_shadow_udf.py``, which an openEO backend runs
+with ``apply_neighborhood`` (shadows need the neighbourhood: a cloud casts its shadow up to
+``height x tan(sun zenith)`` away).
+
+The method (Fmask's idea, with the whole search done by FFT correlation instead of a loop over heights):
+
+1. *cloud*: cotmask class >= ``cloud_class`` (opaque by default); *dark*: clear pixels whose NIR (B08) and
+   SWIR (B11) are both below ``darkness`` x the median of the clear pixels of the same window (direct sun
+   removed, only sky light left), and that are not water (B03 > B08).
+2. For every displacement ``d`` within reach, the share of the clear pixels at ``cloud + d`` that are dark
+   (two FFT correlations give it for all ``d`` at once). With sun (and view) angles the displacement lies on
+   one ray, ``height x (tan(sun zenith) away from the sun - tan(view zenith) away from the sensor)``; without
+   angles the best displacement over the whole disc gives the shadow direction: estimated from the scene.
+3. The displacements along that ray that match at least half as well as the best (the cloud-top heights
+   this window's clouds have) project the cloud; projected and dark is shadow. A window whose best match
+   is below ``min_match`` (or under twice the dark share of all clear pixels) gets no shadow: dark pixels
+   that no cloud explains (water, dark forest, burn scars) are never called shadow.
+
+One height set per window and date, not per cloud object: a window with clouds at very different heights
+gets the union of their heights' displacements.
+"""
+
+import numpy as np
+import xarray as xr
+
+from .core import canonical_band, dn_to_reflectance  # udf_build: drop
+
+SHADOW_BANDS = ("B03", "B08", "B11")
+#: openEO band names of the per-pixel angles on CDSE / Sentinel Hub Sentinel-2 collections (degrees).
+ANGLE_BANDS = {"sun_azimuth": "sunAzimuthAngles", "sun_zenith": "sunZenithAngles",
+               "view_azimuth": "viewAzimuthMean", "view_zenith": "viewZenithMean"}
+SHADOW_DEFAULTS = {"scale": 0.0001, "offset": 0.0, "nodata": 0.0, "resolution": None, "cloud_class": 2,
+                   "darkness": 0.6, "min_match": 0.3, "work_resolution": 60.0, "min_height": 200.0, "max_height": 8000.0,
+                   "max_sun_zenith": 70.0, "sun_azimuth": None, "sun_zenith": None, "view_azimuth": None,
+                   "view_zenith": None}
+#: Fewest cloud pixels (and clear pixels at their displacement) for a match to count.
+MIN_PIXELS = 20
+
+
+def parse_shadow_context(context: dict | None) -> dict:
+    """Shadow context with defaults; unknown keys and bad values raise ``ValueError`` naming the key."""
+    context = dict(context or {})
+    unknown = sorted(set(context) - set(SHADOW_DEFAULTS))
+    if unknown:
+        raise ValueError(f"unknown shadow context keys {unknown}; allowed: {sorted(SHADOW_DEFAULTS)}")
+    ctx = {**SHADOW_DEFAULTS, **{k: v for k, v in context.items() if v is not None}}
+    for key, value in ctx.items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise ValueError(f"shadow context {key} must be a number, got {value!r}")
+    if not 0 < ctx["darkness"] < 1:
+        raise ValueError(f"darkness must be within (0, 1) (a fraction of the clear pixels' median), got {ctx['darkness']}")
+    if ctx["cloud_class"] not in (1, 2):
+        raise ValueError(f"cloud_class must be 1 (thin and opaque cloud cast shadow) or 2 (opaque only), got {ctx['cloud_class']}")
+    if not 0 <= ctx["min_height"] < ctx["max_height"] <= 20000:
+        raise ValueError(f"need 0 <= min_height < max_height <= 20000 m, got {ctx['min_height']}, {ctx['max_height']}")
+    if (ctx["sun_azimuth"] is None) != (ctx["sun_zenith"] is None):
+        raise ValueError("give both sun_azimuth and sun_zenith (degrees), or neither (direction estimated from the scene)")
+    if ctx["sun_zenith"] is not None and not 0 <= ctx["sun_zenith"] < 89:
+        raise ValueError(f"sun_zenith must be within [0, 89) degrees, got {ctx['sun_zenith']}")
+    return ctx
+
+
+def ground_direction(azimuth: float) -> np.ndarray:
+    """Unit (dy, dx) in image rows/columns (rows grow southwards) of a compass ``azimuth`` in degrees."""
+    a = np.radians(azimuth)
+    return np.array([-np.cos(a), np.sin(a)])
+
+
+def shadow_step(sun_azimuth: float, sun_zenith: float, view_azimuth: float = 0.0, view_zenith: float = 0.0) -> np.ndarray:
+    """(dy, dx) in metres per metre of cloud height from a cloud's *apparent* position to its shadow: the shadow
+    lies ``tan(sun zenith)`` away from the sun; the cloud appears ``tan(view zenith)`` away from the sensor."""
+    away_sun = np.tan(np.radians(sun_zenith)) * ground_direction(sun_azimuth + 180.0)
+    away_view = np.tan(np.radians(view_zenith)) * ground_direction(view_azimuth + 180.0)
+    return away_sun - away_view
+
+
+def _correlate(a: np.ndarray, b: np.ndarray, reach: int) -> np.ndarray:
+    """sum_p a[p] * b[p + d] for every d with |dy|, |dx| <= reach, as a (2 reach + 1)^2 array centred on d = 0."""
+    shape = (a.shape[0] + reach, a.shape[1] + reach)
+    fa = np.fft.rfft2(a.astype(np.float32), s=shape)
+    fb = np.fft.rfft2(b.astype(np.float32), s=shape)
+    full = np.fft.irfft2(np.conj(fa) * fb, s=shape)
+    rows = np.r_[shape[0] - reach:shape[0], 0:reach + 1]
+    cols = np.r_[shape[1] - reach:shape[1], 0:reach + 1]
+    return np.rint(full[np.ix_(rows, cols)])
+
+
+def _project(cloud: np.ndarray, shifts: list[tuple[int, int]]) -> np.ndarray:
+    """Union of ``cloud`` shifted by each (dy, dx)."""
+    out = np.zeros_like(cloud)
+    h, w = cloud.shape
+    for dy, dx in shifts:
+        if abs(dy) >= h or abs(dx) >= w:
+            continue
+        out[max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] |= \
+            cloud[max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
+    return out
+
+
+def _blocks(a: np.ndarray, f: int) -> np.ndarray:
+    """Share of True per f x f block (edge blocks padded with False)."""
+    h, w = -(-a.shape[0] // f) * f, -(-a.shape[1] // f) * f
+    padded = np.zeros((h, w), np.float32)
+    padded[:a.shape[0], :a.shape[1]] = a
+    return padded.reshape(h // f, f, w // f, f).mean(axis=(1, 3))
+
+
+def _match(cloud: np.ndarray, dark: np.ndarray, clear: np.ndarray, resolution: float, ctx: dict,
+           angles: dict | None) -> tuple[list[tuple[int, int]], dict]:
+    """The displacements (pixels) from cloud to shadow that this window's dark pixels support, and what matched."""
+    info = {"matched": False, "estimated": angles is None, "score": 0.0}
+    if angles is not None:
+        step = shadow_step(angles["sun_azimuth"], angles["sun_zenith"], angles.get("view_azimuth") or 0.0,
+                           angles.get("view_zenith") or 0.0) / resolution  # pixels per metre of height
+    else:
+        step = np.tan(np.radians(ctx["max_sun_zenith"])) * np.array([1.0, 0.0]) / resolution
+    reach = int(min(np.ceil(ctx["max_height"] * np.hypot(*step)), max(cloud.shape) - 1))
+    if reach < 1:
+        return [], info
+    hits = _correlate(cloud, dark, reach)
+    tries = _correlate(cloud, clear, reach)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # a displacement that leaves most clouds outside the window says little: at least a fifth must stay
+        score = np.where(tries >= max(MIN_PIXELS, 0.2 * cloud.sum()), hits / tries, 0.0)
+    if angles is None:  # the best displacement in the disc gives the direction
+        dy, dx = np.mgrid[-reach:reach + 1, -reach:reach + 1]
+        dist = np.hypot(dy, dx)
+        cand = np.where((dist <= reach) & (dist >= 2), score, 0.0)  # not the dark rim right at cloud edges
+        iy, ix = np.unravel_index(np.argmax(cand), cand.shape)
+        if cand[iy, ix] <= 0:
+            return [], info
+        step = np.array([iy - reach, ix - reach], float) / np.hypot(iy - reach, ix - reach)  # unit, per pixel
+        lengths = np.arange(1, reach + 1, dtype=float)
+    else:
+        lengths = np.arange(ctx["min_height"], ctx["max_height"] + 1, 1.0 / max(np.hypot(*step), 1e-9) / 2)
+    ray = sorted({(int(round(v * step[0])), int(round(v * step[1]))) for v in lengths})
+    ray = [(a, b) for a, b in ray if max(abs(a), abs(b)) <= reach and (a, b) != (0, 0)]
+    if not ray:
+        return [], info
+    along = np.array([score[a + reach, b + reach] for a, b in ray])
+    best, base = float(along.max()), float(dark.sum() / max(clear.sum(), 1))
+    info.update(score=best, dark_share=base, direction_deg=float(np.degrees(np.arctan2(step[1], -step[0])) % 360))
+    if best < ctx["min_match"] or best < 2 * base:
+        return [], info
+    chosen = [d for d, s in zip(ray, along) if s >= 0.5 * best]
+    lengths_px = [np.hypot(a, b) for a, b in chosen]
+    info.update(matched=True, shift_m=(float(min(lengths_px)) * resolution, float(max(lengths_px)) * resolution))
+    return chosen, info
+
+
+def shadow_mask(b03: np.ndarray, b08: np.ndarray, b11: np.ndarray, cloud_class: np.ndarray, resolution: float,
+                ctx: dict | None = None, angles: dict | None = None) -> tuple[np.ndarray, dict]:
+    """Shadow (1), no shadow (0), NaN nodata for one 2-D window of reflectance and cotmask classes.
+
+    ``resolution``: pixel size in metres. ``angles``: sun_azimuth/sun_zenith (and view_*) in degrees, or
+    None to estimate the direction from the scene. The match runs on blocks of ``work_resolution``
+    (cheap, and as good: shadows are larger than that), the dark test at full resolution. Returns the
+    mask and what was matched (direction, displacement range in metres, score).
+    """
+    ctx = parse_shadow_context(ctx)
+    valid = np.isfinite(b03) & np.isfinite(b08) & np.isfinite(b11) & np.isfinite(cloud_class)
+    out = np.where(valid, 0.0, np.nan).astype(np.float32)
+    with np.errstate(invalid="ignore"):
+        cloud = valid & (cloud_class >= ctx["cloud_class"])
+        clear = valid & (cloud_class < 1)
+    if cloud.sum() < MIN_PIXELS or clear.sum() < MIN_PIXELS:
+        return out, {"matched": False, "estimated": angles is None, "score": 0.0}
+    k = ctx["darkness"]
+    with np.errstate(invalid="ignore"):
+        dark = clear & (b08 < k * np.median(b08[clear])) & (b11 < k * np.median(b11[clear])) & ~(b03 > b08)
+    f = max(1, int(round(ctx["work_resolution"] / resolution)))
+    coarse = [_blocks(a, f) >= 0.5 for a in (cloud, dark, clear)]
+    chosen, info = _match(*coarse, resolution * f, ctx, angles)
+    if not chosen:
+        return out, info
+    if angles is None:  # the estimated direction is good to a few degrees: widen the ray by one block
+        chosen = sorted({(a + ea, b + eb) for a, b in chosen for ea in (-1, 0, 1) for eb in (-1, 0, 1)})
+    projected = _project(coarse[0], chosen)
+    if f > 1:  # back to full resolution, one block wider: the blocks blur the cloud edge by up to a block
+        projected = _project(projected, [(a, b) for a in (-1, 0, 1) for b in (-1, 0, 1)])
+        projected = np.repeat(np.repeat(projected, f, axis=0), f, axis=1)[:cloud.shape[0], :cloud.shape[1]]
+    out[dark & projected] = 1.0
+    return out, info
+
+
+def _resolution(cube: xr.DataArray, ctx: dict) -> float:
+    if ctx["resolution"] is not None:
+        return float(ctx["resolution"])
+    if "x" in cube.coords and cube.sizes.get("x", 0) > 1:
+        res = float(abs(cube["x"].values[1] - cube["x"].values[0]))
+        if res >= 1.0:
+            return res
+        raise ValueError(f"x coordinates step {res}: not metres (geographic CRS?); pass the pixel size in metres "
+                         "as context 'resolution'")
+    raise ValueError("cannot tell the pixel size: the cube has no x coordinates; pass context 'resolution' (metres)")
+
+
+def shadow_cube(cube: xr.DataArray, context: dict | None = None) -> xr.DataArray:
+    """Band ``shadow`` (1 shadow, 0 not, NaN nodata) for a cube with bands B03, B08, B11 (DN with context
+    scale/offset/nodata, or reflectance with scale 1), cloud_class (cotmask's) and, where present, the angle
+    bands ``ANGLE_BANDS``; dims (..., bands, y, x). Context: ``SHADOW_DEFAULTS``."""
+    ctx = parse_shadow_context(context)
+    bdim = next((str(d) for d in cube.dims if str(d).lower() in ("bands", "band")), None)
+    if bdim is None or "y" not in cube.dims or "x" not in cube.dims:
+        raise ValueError(f"shadows need a cube with dims bands, y, x (got {list(cube.dims)})")
+    labels = {canonical_band(b): b for b in cube[bdim].values}
+    missing = [b for b in (*SHADOW_BANDS, "cloud_class") if b not in labels]
+    if missing:
+        raise ValueError(f"cube lacks bands {missing} needed for shadows (has {list(labels)}); run cotmask first "
+                         "for cloud_class and keep B03, B08, B11")
+    res = _resolution(cube, ctx)
+    cube = cube.transpose(..., bdim, "y", "x")
+    lead = cube.shape[:-3]
+    out = np.full((*lead, 1, *cube.shape[-2:]), np.nan, dtype=np.float32)
+    for idx in np.ndindex(*lead):
+        window = cube[idx] if lead else cube
+
+        def band(name: str) -> np.ndarray:
+            return np.asarray(window.sel({bdim: labels[name]}).values)
+
+        refl = [dn_to_reflectance(band(b), ctx["scale"], ctx["offset"], ctx["nodata"]) for b in SHADOW_BANDS]
+        angles = {k: float(np.nanmean(band(v))) for k, v in ANGLE_BANDS.items() if v in labels}
+        if angles and not {"sun_azimuth", "sun_zenith"} <= set(angles):
+            angles = {}
+        if not angles and ctx["sun_azimuth"] is not None:
+            angles = {k: ctx[k] for k in ANGLE_BANDS if ctx[k] is not None}
+        mask, _ = shadow_mask(*refl, band("cloud_class").astype(np.float32), res, ctx, angles or None)
+        out[idx] = mask[None]
+    dims = [d for d in cube.dims if d not in (bdim, "y", "x")] + [bdim, "y", "x"]
+    coords = {k: v for k, v in cube.coords.items() if bdim not in v.dims}
+    coords[bdim] = ["shadow"]
+    attrs = {"long_name": "cloud shadow (1), no shadow (0), NaN nodata", "shadow_darkness": ctx["darkness"],
+             "shadow_cloud_class": ctx["cloud_class"]}
+    return xr.DataArray(out, dims=dims, coords=coords, attrs=attrs)
