@@ -24,7 +24,7 @@ BOX_UTM = (500_160.0, 6_648_960.0, 500_940.0, 6_649_740.0)  # pixel edges inside
 
 @pytest.fixture(scope="module")
 def series(tmp_path_factory) -> dict:
-    cube, truth = synthetic_timeseries("L2A", seed=0)
+    cube, truth = synthetic_timeseries("L2A", seed=0, shadow_height=500.0)
     dn = to_dn(cube)
     folder = tmp_path_factory.mktemp("collections")
     path = write_collection(dn, folder / "l2a_series.nc", crs=CRS)
@@ -36,7 +36,11 @@ def series(tmp_path_factory) -> dict:
     inside = shapely.contains_xy(back, *np.meshgrid(dn.x.values, dn.y.values))
     spectral = list(load_model("L2A").bands)  # what the graphs load by default
     classes = run_udf_locally(dn.sel(bands=spectral), {}).sel(bands="cloud_class")
-    return {"dn": dn, "truth": truth, "folder": folder, "base": {"collection_id": str(path), "spatial_extent": None,
+    shadow_input = xr.concat([dn.sel(bands=["B03", "B08", "B11"]).astype("float32"),
+                              classes.expand_dims(bands=["cloud_class"])], dim="bands")
+    shadow = run_udf_locally(shadow_input, {}, udf="cotmask_shadow_udf.py").sel(bands="shadow")
+    assert int((shadow == 1).sum()) > 300  # the series casts shadows and the UDF finds them
+    return {"shadow": shadow.transpose("t", "y", "x").values == 1,"dn": dn, "truth": truth, "folder": folder, "base": {"collection_id": str(path), "spatial_extent": None,
             "temporal_extent": ["2024-05-01", "2024-08-01"]}, "polygon": {"type": "Polygon", "coordinates": [ring]},
             "inside": inside, "classes": classes, "spectral": spectral, "worldcover": str(worldcover)}
 
@@ -66,7 +70,8 @@ def test_graph_json_is_generated_and_standard(module) -> None:
                     walk(arg["process_graph"])
     walk(udp["process_graph"])
     assert "run_udf" in used
-    assert all(hasattr(specs, p) or hasattr(specs, f"_{p}") for p in used - {"run_udf"}), used
+    # apply_neighborhood is a standard openEO process the local engine lacks (the harness adds it)
+    assert all(hasattr(specs, p) or hasattr(specs, f"_{p}") for p in used - {"run_udf", "apply_neighborhood"}), used
     assert all("description" in q and "schema" in q for q in udp["parameters"])
 
 
@@ -114,21 +119,26 @@ def test_callback_checker_catches_what_geotrellis_gets_wrong(name: str, graph: d
 
 
 def test_cloud_mask_graph_equals_udf(series: dict) -> None:
+    assert run(series, "cotmask_cloud_mask", shadows=False).coords["bands"].values.tolist() == [
+        "cot", "cot_std", "cloud_class"]
     out = run(series, "cotmask_cloud_mask")
-    assert out.coords["bands"].values.tolist() == ["cot", "cot_std", "cloud_class"]
+    assert out.coords["bands"].values.tolist() == ["cot", "cot_std", "cloud_class", "shadow"]
+    np.testing.assert_array_equal(out.sel(bands="shadow").transpose("t", "y", "x").values == 1, series["shadow"])
     np.testing.assert_array_equal(out.sel(bands="cloud_class").transpose("t", "y", "x").values,
                                   series["classes"].transpose("t", "y", "x").values)
     agree = (out.sel(bands="cloud_class").transpose("t", "y", "x").values >= 1) == (series["truth"].cloud_class.values >= 1)
     assert agree.mean() > 0.95  # known injected COT
 
 
-@pytest.mark.parametrize("min_class,buffer,scl", [(1, 0, []), (1, 2, []), (2, 1, [3, 8, 9, 10])])
-def test_masked_pixels_are_exactly_the_cloudy_ones(series: dict, min_class: int, buffer: int, scl: list) -> None:
-    out = run(series, "cotmask_mask_timeseries", min_class=min_class, buffer=buffer, scl_classes=scl)
+@pytest.mark.parametrize("min_class,buffer,scl,shadows", [(1, 0, [], True), (1, 2, [], True), (1, 0, [], False),
+                                                         (2, 1, [3, 8, 9, 10], True)])
+def test_masked_pixels_are_exactly_the_cloudy_ones(series: dict, min_class: int, buffer: int, scl: list,
+                                                   shadows: bool) -> None:
+    out = run(series, "cotmask_mask_timeseries", min_class=min_class, buffer=buffer, scl_classes=scl, shadows=shadows)
     assert out.coords["bands"].values.tolist() == series["spectral"]
     cls = series["classes"].transpose("t", "y", "x").values
-    expected = np.stack([binary_dilation(c >= min_class, np.ones((2 * buffer + 1,) * 2)) if buffer else c >= min_class
-                         for c in cls])
+    lost = (cls >= min_class) | (series["shadow"] if shadows else False)
+    expected = np.stack([binary_dilation(c, np.ones((2 * buffer + 1,) * 2)) if buffer else c for c in lost])
     scl_hit = np.isin(series["dn"].sel(bands="SCL").values, scl)
     assert not scl or scl_hit.sum() > 500  # the SCL path really masks something
     expected |= scl_hit
@@ -144,7 +154,8 @@ def test_forest_composite_is_the_median_of_clear_observations(series: dict) -> N
     assert out.coords["bands"].values.tolist() == [*series["spectral"], "valid_count"]
     assert out.sizes["t"] == 3  # May, June, July
     dn = series["dn"].sel(bands="B8A").astype("float32")
-    clear = dn.where(series["classes"] < 1).where(xr.DataArray(series["inside"], dims=("y", "x")))
+    clear = dn.where(series["classes"] < 1).where(~xr.DataArray(series["shadow"], dims=("t", "y", "x")))
+    clear = clear.where(xr.DataArray(series["inside"], dims=("y", "x")))
     months = clear.t.dt.month.values
     for i, month in enumerate((5, 6, 7)):
         sel = clear.isel(t=np.flatnonzero(months == month))
@@ -163,10 +174,13 @@ def test_scene_screening_fractions_match_numpy(series: dict) -> None:
     np.testing.assert_allclose(got.sel(bands="cloudy_fraction").values, (cls >= 1).mean(axis=1), atol=1e-6)
     np.testing.assert_allclose(got.sel(bands="opaque_fraction").values, (cls == 2).mean(axis=1), atol=1e-6)
     np.testing.assert_allclose(got.sel(bands="valid_fraction").values, 1.0)
+    shadow = series["shadow"][:, series["inside"]].mean(axis=1)
+    assert shadow.max() > 0.02  # some dates are shadowed inside the polygon
+    np.testing.assert_allclose(got.sel(bands="shadow_fraction").values, shadow, atol=1e-6)
     table = screening_table(out, max_cloud_fraction=0.3)
     assert list(table.columns[:2]) == ["polygon", "date"] and len(table) == 6
     assert table["usable"].tolist() == sorted(table["usable"].tolist(), reverse=True)
-    np.testing.assert_array_equal(table["usable"], table["cloudy_fraction"] <= 0.3)
+    np.testing.assert_array_equal(table["usable"], table["cloudy_fraction"] + table["shadow_fraction"] <= 0.3)
 
 
 @pytest.mark.parametrize("arguments,match", [
@@ -197,7 +211,8 @@ def test_composite_keeps_only_worldcover_tree_cover(series: dict) -> None:
     out = run(series, "cotmask_forest_composite", geometries=series["polygon"], buffer=0, worldcover_classes=[10])
     forest = np.isin(series["truth"].surface.values, [0, 1])  # conifer, deciduous
     dn = series["dn"].sel(bands="B8A").astype("float32")
-    clear = dn.where(series["classes"] < 1).where(xr.DataArray(series["inside"] & forest, dims=("y", "x")))
+    clear = dn.where(series["classes"] < 1).where(~xr.DataArray(series["shadow"], dims=("t", "y", "x")))
+    clear = clear.where(xr.DataArray(series["inside"] & forest, dims=("y", "x")))
     expected = clear.isel(t=np.flatnonzero(clear.t.dt.month.values == 5)).median("t").values
     got = out.sel(bands="B8A").isel(t=0).transpose("y", "x").values
     np.testing.assert_allclose(got, expected, equal_nan=True)
@@ -209,6 +224,7 @@ def test_best_pixel_composite_takes_the_lowest_cot_date(series: dict) -> None:
     assert out.coords["bands"].values.tolist() == [*series["spectral"], "cot", "valid_count"]
     assert [str(v)[:10] for v in out.t.values] == ["2024-05-01", "2024-06-01", "2024-07-01"]
     cot = run_udf_locally(series["dn"].sel(bands=series["spectral"]), {}).sel(bands="cot").transpose("t", "y", "x").values
+    cot[series["shadow"]] = np.inf  # shadowed dates cannot win
     dn = series["dn"].sel(bands="B04").astype("float32").values
     months = series["dn"].t.dt.month.values
     inside = series["inside"]
@@ -217,11 +233,13 @@ def test_best_pixel_composite_takes_the_lowest_cot_date(series: dict) -> None:
         pick = np.argmin(cot[sel], axis=0)
         expected = np.take_along_axis(dn[sel], pick[None], axis=0)[0]
         got = out.sel(bands="B04").isel(t=i).transpose("y", "x").values
-        np.testing.assert_array_equal(got[inside], expected[inside])
-        np.testing.assert_allclose(out.sel(bands="cot").isel(t=i).transpose("y", "x").values[inside],
-                                   cot[sel].min(axis=0)[inside], rtol=1e-6)
+        some = inside & np.isfinite(cot[sel]).any(axis=0)
+        np.testing.assert_array_equal(got[some], expected[some])
+        np.testing.assert_allclose(out.sel(bands="cot").isel(t=i).transpose("y", "x").values[some],
+                                   cot[sel].min(axis=0)[some], rtol=1e-6)
         assert np.isnan(got[~inside]).all()
-        np.testing.assert_array_equal(out.sel(bands="valid_count").isel(t=i).transpose("y", "x").values[inside], len(sel))
+        np.testing.assert_array_equal(out.sel(bands="valid_count").isel(t=i).transpose("y", "x").values[inside],
+                                      (~series["shadow"][sel]).sum(axis=0)[inside])
 
 
 def test_period_start_labels() -> None:
@@ -241,7 +259,8 @@ def test_composite_reducer_choice_and_season(series: dict) -> None:
     out = run(series, "cotmask_forest_composite", geometries=series["polygon"], buffer=0, reducer="max", period="season")
     assert [str(v)[:10] for v in out.t.values] == ["2024-03-01", "2024-06-01"]  # MAM, JJA
     dn = series["dn"].sel(bands="B03").astype("float32")
-    clear = dn.where(series["classes"] < 1).where(xr.DataArray(series["inside"], dims=("y", "x")))
+    clear = dn.where(series["classes"] < 1).where(~xr.DataArray(series["shadow"], dims=("t", "y", "x")))
+    clear = clear.where(xr.DataArray(series["inside"], dims=("y", "x")))
     jja = clear.isel(t=np.flatnonzero(clear.t.dt.month.values >= 6)).max("t").values
     np.testing.assert_allclose(out.sel(bands="B03").isel(t=1).transpose("y", "x").values, jja, equal_nan=True)
 

@@ -15,7 +15,8 @@ in one place, by wrapping the engine's registry entries -- the graphs themselves
 * ``run_udf`` rebuilds the labelled ``DataArray`` (dims ``(t, bands, y, x)``, as the geotrellis
   backends pass it), runs the UDF code, and hands the result back in the engine's axis order;
 * ``rename_labels`` to the labels a dimension already has is a no-op (the engine raises
-  LabelExists; geotrellis backends just set the labels);
+  LabelExists; geotrellis backends just set the labels); a missing ``source`` is the spec's default ``[]``
+  (the engine fails on ``len(None)`` when the client leaves it out);
 * ``array_create(data, repeat)`` repeats the elements of ``data`` (the engine's ``np.tile`` turns
   ``[[1, 1, 1]]`` repeated 3 times into a 1 x 9 array instead of 3 x 3: wrong kernels);
 * ``aggregate_temporal_period`` calls the reducer once, on all periods padded with NaN: the
@@ -25,6 +26,11 @@ in one place, by wrapping the engine's registry entries -- the graphs themselves
   the geotrellis backends do (the engine: month end);
 * ``if`` with a scalar condition returns the chosen argument itself (the engine's ``np.where`` turns a
   chosen cube into a bare numpy array, which the next process cannot use);
+* ``apply_neighborhood`` is missing from the engine: the harness runs its callback (a UDF) window by window
+  as geopyspark does (``apply_tiles_spatiotemporal``: windows of ``size`` x/y pixels, each handed over with
+  ``overlap`` pixels of its neighbours and the whole time series, the overlap cut off again). At the cube's
+  border the harness hands a smaller window where geotrellis pads with nodata: the same for a UDF that
+  treats NaN as nodata, as cotmask's do;
 * ``load_collection`` honours ``bands`` and ``temporal_extent`` (the engine ignores both for local
   files). ``spatial_extent`` is still ignored: local sample cubes are small, clip them beforehand.
 
@@ -119,7 +125,7 @@ def _run_udf(data, udf: str, runtime: str, context: dict | None = None, **kwargs
 def _rename_labels(data: xr.DataArray, dimension: str, target: list, source: list | None = None, **kwargs):
     if not source and dimension in data.coords and list(data.coords[dimension].values) == list(target):
         return data
-    return _ORIGINAL["rename_labels"](data=data, dimension=dimension, target=target, source=source, **kwargs)
+    return _ORIGINAL["rename_labels"](data=data, dimension=dimension, target=target, source=source or [], **kwargs)
 
 
 def _if(value, accept=None, reject=None, **kwargs):
@@ -148,6 +154,29 @@ def _aggregate_temporal_period(data: xr.DataArray, reducer, period: str, dimensi
     coords = {k: v for k, v in data.coords.items() if tdim not in v.dims}
     out = xr.DataArray(reduced, dims=dims, coords={**coords, tdim: labels}, attrs=data.attrs)
     return out.transpose(*data.dims)
+
+
+def _apply_neighborhood(data: xr.DataArray, process, size: list, overlap: list | None = None,
+                        context: dict | None = None, **kwargs) -> xr.DataArray:
+    sizes = {e["dimension"]: int(e["value"]) for e in size if e["dimension"] in ("x", "y")}
+    pads = {e["dimension"]: int(e["value"]) for e in overlap or [] if e["dimension"] in ("x", "y")}
+    if set(sizes) != {"x", "y"} or any(e.get("unit", "px") != "px" for e in [*size, *(overlap or [])]
+                                       if e["dimension"] in ("x", "y")):
+        raise ValueError(f"apply_neighborhood: x and y sizes in px are required (as on geopyspark), got {size}")
+    if any(pads.get(d, 0) > sizes[d] for d in sizes):
+        raise ValueError(f"apply_neighborhood: overlap {overlap} exceeds the window {size} (geotrellis buffers "
+                         "a window from its direct neighbours only)")
+    pieces: dict = {}
+    for y0 in range(0, data.sizes["y"], sizes["y"]):
+        for x0 in range(0, data.sizes["x"], sizes["x"]):
+            oy, ox = min(pads.get("y", 0), y0), min(pads.get("x", 0), x0)
+            window = data.isel(y=slice(y0 - oy, y0 + sizes["y"] + pads.get("y", 0)),
+                               x=slice(x0 - ox, x0 + sizes["x"] + pads.get("x", 0)))
+            out = process(window, positional_parameters={"data": 0}, named_parameters={"context": context})
+            pieces[(y0, x0)] = out.isel(y=slice(oy, oy + sizes["y"]), x=slice(ox, ox + sizes["x"]))
+    rows = [xr.concat([pieces[(y0, x0)] for x0 in range(0, data.sizes["x"], sizes["x"])], dim="x")
+            for y0 in range(0, data.sizes["y"], sizes["y"])]
+    return xr.concat(rows, dim="y").transpose(*[d for d in data.dims if d in rows[0].dims])
 
 
 def _utc_datetime64(value) -> np.datetime64:
@@ -180,6 +209,8 @@ def _load_collection(*args, **kwargs) -> xr.DataArray:
 _WRAPPERS = {"apply_dimension": _apply_dimension, "run_udf": _run_udf, "rename_labels": _rename_labels,
              "load_collection": _load_collection, "array_create": _array_create,
              "aggregate_temporal_period": _aggregate_temporal_period, "if": _if}
+#: Processes the engine lacks: the harness's implementation, registered with a minimal spec.
+_ADDED = {"apply_neighborhood": (_apply_neighborhood, ("data", "process", "size", "overlap", "context"))}
 
 
 def patch_local_processing() -> None:
@@ -195,6 +226,9 @@ def patch_local_processing() -> None:
     for name, impl in _WRAPPERS.items():
         _ORIGINAL[name] = PROCESS_REGISTRY[name].implementation
         PROCESS_REGISTRY[name] = Process(spec=PROCESS_REGISTRY[name].spec, implementation=impl)
+    for name, (impl, parameter_names) in _ADDED.items():
+        spec = {"id": name, "parameters": [{"name": n} for n in parameter_names]}
+        PROCESS_REGISTRY[name] = Process(spec=spec, implementation=impl)
 
 
 def _substitute(value, arguments: dict):

@@ -66,11 +66,39 @@ def _scl(surface: np.ndarray, cot: np.ndarray, ice: bool) -> np.ndarray:
     return np.where(cot > 3.0, SCL_CLOUD, scl).astype(np.uint8)
 
 
-def synthetic_timeseries(level: str = "L2A", size: int = 64, seed: int = 0) -> tuple[xr.DataArray, xr.Dataset]:
+#: Share of the sunlight a cloud shadow keeps (sky light only) per band, for the synthetic shadows: more in the
+#: blue (a bluer sky) than in NIR/SWIR. A geometry check, not a radiative-transfer model.
+SHADOW_LIGHT = {"B01": 0.4, "B02": 0.35, "B03": 0.28, "B04": 0.24, "B05": 0.2, "B06": 0.17, "B07": 0.16, "B08": 0.15,
+                "B8A": 0.14, "B09": 0.14, "B10": 1.0, "B11": 0.12, "B12": 0.12}
+#: Sun azimuth (degrees) of the synthetic series: Sentinel-2's morning pass, sun in the south-east.
+SUN_AZIMUTH = 155.0
+
+
+def shadow_of(cot: np.ndarray, shift: tuple[int, int], opaque: float) -> np.ndarray:
+    """Exact shadow of the clouds (COT >= ``opaque``) of a (y, x) COT map, displaced by ``shift`` (rows, cols),
+    on the pixels without cloud (COT below the model's thin threshold)."""
+    dy, dx = shift
+    cloud = cot >= opaque
+    out = np.zeros_like(cloud)
+    h, w = cloud.shape
+    out[max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = cloud[max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
+    return out & (cot < load_model("L2A").thresholds["thin"])
+
+
+def shadow_shift(sun_azimuth: float, sun_zenith: float, height_m: float, resolution: float) -> tuple[int, int]:
+    """(rows, cols) from a cloud at ``height_m`` to its shadow (nadir view)."""
+    a, d = np.radians(sun_azimuth + 180.0), height_m * np.tan(np.radians(sun_zenith)) / resolution
+    return int(round(-np.cos(a) * d)), int(round(np.sin(a) * d))
+
+
+def synthetic_timeseries(level: str = "L2A", size: int = 64, seed: int = 0,
+                         shadow_height: float | None = None) -> tuple[xr.DataArray, xr.Dataset]:
     """A (t, bands, y, x) reflectance cube over a synthetic forest landscape, and its truth.
 
     ``level`` L2A gives BOA bands (no B10) plus ``SCL``; L1C gives the 13 TOA bands. Truth: ``cot``
-    (t, y, x), ``surface`` (y, x), ``cloud_class`` (0/1/2 at the default thresholds).
+    (t, y, x), ``surface`` (y, x), ``cloud_class`` (0/1/2 at the default thresholds) and, with
+    ``shadow_height`` (metres), ``shadow``: the opaque clouds' exact shadows for the sun at ``SUN_AZIMUTH``
+    and the month's zenith, the surface there lit by ``SHADOW_LIGHT`` only.
     """
     rng = np.random.default_rng(seed)
     patch, patch_kind = _landscape(size, size, rng)
@@ -81,11 +109,17 @@ def synthetic_timeseries(level: str = "L2A", size: int = 64, seed: int = 0) -> t
     clouds = cloud_fields(len(DATES), size, size, rng)
     bands = list(S2_BANDS) if level == "L1C" else [*L2A_BANDS, "SCL"]
     out = np.zeros((len(DATES), len(bands), size, size), dtype=np.float32)
+    shadows = np.zeros((len(DATES), size, size), bool)
+    opaque = load_model("L2A").thresholds["opaque"]
     for i, date in enumerate(DATES):
         sza = np.full(n_px, SZA_BY_MONTH[int(date[5:7])])
         geo = {"sza": sza, "vza": np.full(n_px, 5.0), "aot": np.full(n_px, 0.08), "wv": np.full(n_px, 1.8)}
         cot = clouds["cot"][i].ravel()
         texture = refl * rng.normal(1.0, 0.02, refl.shape)
+        if shadow_height is not None and not clouds["ice"][i]:
+            shift = shadow_shift(SUN_AZIMUTH, sza[0], shadow_height, 20.0)
+            shadows[i] = shadow_of(clouds["cot"][i], shift, opaque)
+            texture[shadows[i].ravel()] *= np.array([SHADOW_LIGHT[b] for b in S2_BANDS], np.float32)
         toa = cloudy_toa(texture, cot, np.full(n_px, clouds["ice"][i]), np.full(n_px, 30.0 if clouds["ice"][i] else 10.0),
                          np.full(n_px, clouds["top_km"][i]), **geo)
         if level == "L1C":
@@ -102,19 +136,28 @@ def synthetic_timeseries(level: str = "L2A", size: int = 64, seed: int = 0) -> t
                                "units": "reflectance (SCL: class code)"})
     truth = xr.Dataset({"cot": (("t", "y", "x"), clouds["cot"].astype(np.float32)),
                         "surface": (("y", "x"), surface),
-                        "cloud_class": (("t", "y", "x"), true_classes(clouds["cot"]).astype(np.float32))},
+                        "cloud_class": (("t", "y", "x"), true_classes(clouds["cot"]).astype(np.float32)),
+                        "shadow": (("t", "y", "x"), shadows)},
                        coords={k: v for k, v in coords.items() if k != "bands"})
     return cube, truth
 
 
-def inject_into_scenes(toa: np.ndarray, seed: int = 0, dates: tuple[str, ...] | None = None) -> tuple[xr.DataArray, xr.Dataset]:
-    """Real clear scenes (n, y, x, 13) TOA in ``S2_BANDS`` order -> cube with injected clouds, and truth."""
+def inject_into_scenes(toa: np.ndarray, seed: int = 0, dates: tuple[str, ...] | None = None,
+                       shadow: tuple[int, int] | None = None) -> tuple[xr.DataArray, xr.Dataset]:
+    """Real clear scenes (n, y, x, 13) TOA in ``S2_BANDS`` order -> cube with injected clouds, and truth.
+
+    ``shadow``: (rows, cols) from each opaque cloud to its shadow; the real surface there keeps ``SHADOW_LIGHT``
+    of its light before the clouds go in (truth ``shadow``: the exact shadow, see ``shadow_of``)."""
     n, ny, nx, _ = toa.shape
     rng = np.random.default_rng(seed)
     clouds = cloud_fields(n, ny, nx, rng)
     out = np.empty_like(toa, dtype=np.float32)
+    shadows = np.zeros((n, ny, nx), bool)
     for i in range(n):
         px = toa[i].reshape(-1, 13).astype(float)
+        if shadow is not None:
+            shadows[i] = shadow_of(clouds["cot"][i], shadow, load_model("L2A").thresholds["opaque"])
+            px[shadows[i].ravel()] *= np.array([SHADOW_LIGHT[b] for b in S2_BANDS])
         m = len(px)
         out[i] = inject_clouds(px, clouds["cot"][i].ravel(), np.full(m, clouds["ice"][i]),
                                np.full(m, 30.0 if clouds["ice"][i] else 10.0), np.full(m, clouds["top_km"][i]),
@@ -125,7 +168,8 @@ def inject_into_scenes(toa: np.ndarray, seed: int = 0, dates: tuple[str, ...] | 
     cube = xr.DataArray(np.moveaxis(out, -1, 1), dims=("t", "bands", "y", "x"), coords={**coords, "bands": list(S2_BANDS)},
                         attrs={"units": "TOA reflectance", "source": "real clear scenes with clouds injected by cotmask.synth"})
     truth = xr.Dataset({"cot": (("t", "y", "x"), clouds["cot"].astype(np.float32)),
-                        "cloud_class": (("t", "y", "x"), true_classes(clouds["cot"]).astype(np.float32))},
+                        "cloud_class": (("t", "y", "x"), true_classes(clouds["cot"]).astype(np.float32)),
+                        "shadow": (("t", "y", "x"), shadows)},
                        coords=coords)
     return cube, truth
 

@@ -7,7 +7,7 @@ with ``apply_neighborhood`` (shadows need the neighbourhood: a cloud casts its s
 The method (Fmask's idea, with the whole search done by FFT correlation instead of a loop over heights):
 
 1. *cloud*: cotmask class >= ``cloud_class`` (opaque by default); *dark*: clear pixels whose NIR (B08) and
-   SWIR (B11) are both below ``darkness`` x the median of the clear pixels of the same window (direct sun
+   SWIR (B11) are both below ``darkness`` x the 80th percentile of the clear pixels of the same window (direct sun
    removed, only sky light left), and that are not water (B03 > B08).
 2. For every displacement ``d`` within reach, the share of the clear pixels at ``cloud + d`` that are dark
    (two FFT correlations give it for all ``d`` at once). With sun (and view) angles the displacement lies on
@@ -32,9 +32,18 @@ SHADOW_BANDS = ("B03", "B08", "B11")
 ANGLE_BANDS = {"sun_azimuth": "sunAzimuthAngles", "sun_zenith": "sunZenithAngles",
                "view_azimuth": "viewAzimuthMean", "view_zenith": "viewZenithMean"}
 SHADOW_DEFAULTS = {"scale": 0.0001, "offset": 0.0, "nodata": 0.0, "resolution": None, "cloud_class": 2,
-                   "darkness": 0.6, "min_match": 0.3, "work_resolution": 60.0, "min_height": 200.0, "max_height": 8000.0,
+                   "darkness": 0.5, "min_match": 0.3, "work_resolution": 60.0, "min_height": 200.0, "max_height": 8000.0,
                    "max_sun_zenith": 70.0, "sun_azimuth": None, "sun_zenith": None, "view_azimuth": None,
                    "view_zenith": None}
+#: apply_neighborhood window (pixels at the cube's resolution): the UDF sees SIZE + 2 OVERLAP pixels a side, so at
+#: 10 m every pixel of the inner window sees clouds up to OVERLAP x 10 m = 5.12 km up-sun: the shadow of a cloud top
+#: at height h lies h x tan(sun zenith) away, i.e. tops up to 4.3 km at sun zenith 50 deg (Swedish summer), 3.0 km
+#: at 60 deg, 1.9 km at 70 deg (at 60 m, as in scene screening, six times more). geotrellis buffers a window
+#: from its 8 neighbours (OpenEOProcesses.retileGeneric -> bufferTiles), so OVERLAP must not exceed SIZE.
+#: A window costs (SIZE + 2 OVERLAP)^2 / SIZE^2 = 4x its pixels in numpy work, no model inference.
+NEIGHBORHOOD_SIZE, NEIGHBORHOOD_OVERLAP = 1024, 512
+#: Percentile of the clear pixels' NIR and SWIR that stands for sunlit ground (``darkness`` is a fraction of it).
+REFERENCE_PERCENTILE = 80.0
 #: Fewest cloud pixels (and clear pixels at their displacement) for a match to count.
 MIN_PIXELS = 20
 
@@ -99,11 +108,11 @@ def _project(cloud: np.ndarray, shifts: list[tuple[int, int]]) -> np.ndarray:
     return out
 
 
-def _blocks(a: np.ndarray, f: int) -> np.ndarray:
-    """Share of True per f x f block (edge blocks padded with False)."""
-    h, w = -(-a.shape[0] // f) * f, -(-a.shape[1] // f) * f
+def _blocks(a: np.ndarray, f: int, phase: tuple[int, int]) -> np.ndarray:
+    """Share of True per f x f block; blocks start ``phase`` (rows, cols) pixels before the array (padded False)."""
+    h, w = -(-(a.shape[0] + phase[0]) // f) * f, -(-(a.shape[1] + phase[1]) // f) * f
     padded = np.zeros((h, w), np.float32)
-    padded[:a.shape[0], :a.shape[1]] = a
+    padded[phase[0]:phase[0] + a.shape[0], phase[1]:phase[1] + a.shape[1]] = a
     return padded.reshape(h // f, f, w // f, f).mean(axis=(1, 3))
 
 
@@ -151,12 +160,16 @@ def _match(cloud: np.ndarray, dark: np.ndarray, clear: np.ndarray, resolution: f
 
 
 def shadow_mask(b03: np.ndarray, b08: np.ndarray, b11: np.ndarray, cloud_class: np.ndarray, resolution: float,
-                ctx: dict | None = None, angles: dict | None = None) -> tuple[np.ndarray, dict]:
+                ctx: dict | None = None, angles: dict | None = None,
+                origin: tuple[float, float] = (0.0, 0.0)) -> tuple[np.ndarray, dict]:
     """Shadow (1), no shadow (0), NaN nodata for one 2-D window of reflectance and cotmask classes.
 
     ``resolution``: pixel size in metres. ``angles``: sun_azimuth/sun_zenith (and view_*) in degrees, or
     None to estimate the direction from the scene. The match runs on blocks of ``work_resolution``
-    (cheap, and as good: shadows are larger than that), the dark test at full resolution. Returns the
+    (cheap, and as good: shadows are larger than that), the dark test at full resolution. ``origin``:
+    map coordinates of the first row and column, counted in the array's direction (-y where rows go south);
+    the blocks sit on a grid fixed in map coordinates, so
+    overlapping windows (apply_neighborhood) agree wherever they see the same pixels. Returns the
     mask and what was matched (direction, displacement range in metres, score).
     """
     ctx = parse_shadow_context(ctx)
@@ -168,19 +181,23 @@ def shadow_mask(b03: np.ndarray, b08: np.ndarray, b11: np.ndarray, cloud_class: 
     if cloud.sum() < MIN_PIXELS or clear.sum() < MIN_PIXELS:
         return out, {"matched": False, "estimated": angles is None, "score": 0.0}
     k = ctx["darkness"]
-    with np.errstate(invalid="ignore"):
-        dark = clear & (b08 < k * np.median(b08[clear])) & (b11 < k * np.median(b11[clear])) & ~(b03 > b08)
+    with np.errstate(invalid="ignore"):  # reference: the sunlit surfaces, even where shadows are half the clear pixels
+        ref08, ref11 = (np.percentile(b[clear], REFERENCE_PERCENTILE) for b in (b08, b11))
+        dark = clear & (b08 < k * ref08) & (b11 < k * ref11) & ~(b03 > b08)
     f = max(1, int(round(ctx["work_resolution"] / resolution)))
-    coarse = [_blocks(a, f) >= 0.5 for a in (cloud, dark, clear)]
+    phase = tuple(int(np.floor(o / resolution + 0.5)) % f for o in origin)
+    coarse = [_blocks(a, f, phase) >= 0.5 for a in (cloud, dark, clear)]
     chosen, info = _match(*coarse, resolution * f, ctx, angles)
     if not chosen:
         return out, info
-    if angles is None:  # the estimated direction is good to a few degrees: widen the ray by one block
-        chosen = sorted({(a + ea, b + eb) for a, b in chosen for ea in (-1, 0, 1) for eb in (-1, 0, 1)})
+    # widen the ray by one block: the estimated direction is good to a few degrees, given angles are per-scene means,
+    # and the model's cloud edge is not the true one
+    chosen = sorted({(a + ea, b + eb) for a, b in chosen for ea in (-1, 0, 1) for eb in (-1, 0, 1)})
     projected = _project(coarse[0], chosen)
     if f > 1:  # back to full resolution, one block wider: the blocks blur the cloud edge by up to a block
         projected = _project(projected, [(a, b) for a in (-1, 0, 1) for b in (-1, 0, 1)])
-        projected = np.repeat(np.repeat(projected, f, axis=0), f, axis=1)[:cloud.shape[0], :cloud.shape[1]]
+        projected = np.repeat(np.repeat(projected, f, axis=0), f, axis=1)
+        projected = projected[phase[0]:phase[0] + cloud.shape[0], phase[1]:phase[1] + cloud.shape[1]]
     out[dark & projected] = 1.0
     return out, info
 
@@ -226,7 +243,10 @@ def shadow_cube(cube: xr.DataArray, context: dict | None = None) -> xr.DataArray
             angles = {}
         if not angles and ctx["sun_azimuth"] is not None:
             angles = {k: ctx[k] for k in ANGLE_BANDS if ctx[k] is not None}
-        mask, _ = shadow_mask(*refl, band("cloud_class").astype(np.float32), res, ctx, angles or None)
+        # the pixel index of the first row/column on a map-fixed grid (rows count down when y descends)
+        origin = tuple(float(cube[d].values[0]) * (-1.0 if d == "y" and cube[d].values[-1] < cube[d].values[0] else 1.0)
+                       if d in cube.coords else 0.0 for d in ("y", "x"))
+        mask, _ = shadow_mask(*refl, band("cloud_class").astype(np.float32), res, ctx, angles or None, origin)
         out[idx] = mask[None]
     dims = [d for d in cube.dims if d not in (bdim, "y", "x")] + [bdim, "y", "x"]
     coords = {k: v for k, v in cube.coords.items() if bdim not in v.dims}

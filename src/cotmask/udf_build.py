@@ -31,6 +31,7 @@ UDF_FILES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = {
     "cotmask_udf_distilled.py": (MASK_SOURCES, (("L1C", "distilled"), ("L2A", "distilled"))),
     "cotmask_best_pixel_udf.py": (("best_pixel.py", "best_pixel_entry.py"), ()),
     "cotmask_classes_udf.py": (("class_test.py", "class_test_entry.py"), ()),
+    "cotmask_shadow_udf.py": (("core.py", "shadow.py", "shadow_entry.py"), ()),
 }
 PURPOSE = {
     "cotmask_udf.py": "cloud optical thickness (COT) cloud mask for Sentinel-2 (all models).",
@@ -38,6 +39,7 @@ PURPOSE = {
     "cotmask_udf_distilled.py": "cloud optical thickness (COT) cloud mask, small distilled models only.",
     "cotmask_best_pixel_udf.py": "best-pixel (lowest COT) selection along time.",
     "cotmask_classes_udf.py": "class membership test (SCL / WorldCover codes in a list).",
+    "cotmask_shadow_udf.py": "cloud shadows from cotmask's cloud classes and the sun geometry.",
 }
 HEADER = '''"""cotmask openEO UDF: {what}
 
@@ -57,6 +59,10 @@ band from the date with the lowest COT.""",
     "cotmask_classes_udf.py": """
 Use: scl_cube.apply_dimension(dimension="bands", process=openeo.UDF.from_file("{name}",
 context={{"classes": [3, 8, 9, 10]}})): band "hit", 1 where the class is in the list.""",
+    "cotmask_shadow_udf.py": """
+Use: cube_with_B03_B08_B11_and_cloud_class.apply_neighborhood(process=openeo.UDF.from_file("{name}",
+context={{...}}), size=[{{"dimension": "x", "value": 1024, "unit": "px"}}, {{"dimension": "y", ...}}],
+overlap=[... 512 px each]): band "shadow" (1 shadow, 0 not, NaN nodata). Tile and overlap: cotmask.shadow.""",
 }
 
 

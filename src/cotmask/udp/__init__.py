@@ -30,8 +30,8 @@ RETURNS = {
     "raster": {"description": "A raster data cube (dimensions x, y, t, bands).",
                "schema": {"type": "object", "subtype": "datacube", "dimensions": [
                    {"type": "spatial", "axis": ["x", "y"]}, {"type": "temporal"}, {"type": "bands"}]}},
-    "vector": {"description": "A vector data cube: per polygon and date the bands cloudy_fraction, opaque_fraction "
-                              "and valid_fraction.",
+    "vector": {"description": "A vector data cube: per polygon and date the bands cloudy_fraction, opaque_fraction, "
+                              "valid_fraction and shadow_fraction.",
                "schema": {"type": "object", "subtype": "datacube", "dimensions": [
                    {"type": "geometry"}, {"type": "temporal"}, {"type": "bands"}]}},
 }

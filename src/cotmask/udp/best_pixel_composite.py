@@ -3,14 +3,15 @@
 from openeo.api.process import Parameter
 from openeo.rest.datacube import DataCube
 
-from .common import PERIODS, cloud_mask, load, load_parameters, model_parameters, udf, valid_count
+from .common import (PERIODS, cloud_mask, load, load_parameters, model_parameters, shadows, shadows_parameter,
+                     top_level_if, udf, valid_count)
 
 PROCESS_ID = "cotmask_best_pixel_composite"
 SUMMARY = "Best-pixel (lowest cloud optical thickness) Sentinel-2 composites with cotmask"
 DESCRIPTION = ("Runs cotmask, then per period (month by default) and pixel keeps every band from the date with the "
                "lowest COT (a small UDF along `t` keeps the winning date and blanks the others, then "
-               "aggregate_temporal_period); the `cot` band holds that minimum COT and `valid_count` the "
-               "number of dates with data. Pixels outside the polygons are nodata.")
+               "aggregate_temporal_period); with `shadows` (default) cloud-shadowed dates cannot win. The `cot` band "
+               "holds that minimum COT and `valid_count` the number of dates with data (not shadowed). Pixels outside the polygons are nodata.")
 
 
 def parameters() -> list[Parameter]:
@@ -18,13 +19,17 @@ def parameters() -> list[Parameter]:
     return load_parameters() + model_parameters() + [
         Parameter.geojson("geometries", description="Polygons (e.g. forest stands); pixels outside are nodata."),
         Parameter.string("period", default="month", values=list(PERIODS), description="Compositing period."),
+        shadows_parameter(),
     ]
 
 
 def build(p: dict) -> DataCube:
     """The process graph."""
     cube = load(p)
-    both = cube.merge_cubes(cloud_mask(cube, p).filter_bands(["cot"])).mask_polygon(p["geometries"])
+    mask = cloud_mask(cube, p)
+    both = cube.merge_cubes(mask.filter_bands(["cot"])).mask_polygon(p["geometries"])
+    shadowed = shadows(cube, mask, p).band("shadow").apply(lambda x: x.eq(1))
+    both = top_level_if(p["shadows"], both.mask(shadowed), both)
     # the UDF keeps the number of dates (labels stay, as the spec requires); the winners survive the max
     winners = both.apply_dimension(dimension="t", process=udf("cotmask_best_pixel_udf.py", {"period": p["period"]}))
     best = winners.aggregate_temporal_period(period=p["period"], reducer="max")

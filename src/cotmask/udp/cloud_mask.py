@@ -3,19 +3,22 @@
 from openeo.api.process import Parameter
 from openeo.rest.datacube import DataCube
 
-from .common import cloud_mask, load, load_parameters, model_parameters
+from .common import cloud_mask, load, load_parameters, model_parameters, shadows, shadows_parameter, top_level_if
 
 PROCESS_ID = "cotmask_cloud_mask"
 SUMMARY = "Cloud optical thickness (COT) cloud mask for Sentinel-2 (cotmask)"
 DESCRIPTION = ("Loads Sentinel-2 and runs the cotmask UDF along the bands: output bands `cot` (cloud optical "
-               "thickness), `cot_std` (ensemble spread) and `cloud_class` (0 clear, 1 thin, 2 opaque; NaN nodata).")
+               "thickness), `cot_std` (ensemble spread), `cloud_class` (0 clear, 1 thin, 2 opaque; NaN nodata) and, "
+               "with `shadows` (default), `shadow` (1 cloud shadow, 0 not; NaN nodata).")
 
 
 def parameters() -> list[Parameter]:
     """The UDP's parameters."""
-    return load_parameters() + model_parameters()
+    return load_parameters() + model_parameters() + [shadows_parameter()]
 
 
 def build(p: dict) -> DataCube:
     """The process graph."""
-    return cloud_mask(load(p), p)
+    cube = load(p)
+    mask = cloud_mask(cube, p)
+    return top_level_if(p["shadows"], mask.merge_cubes(shadows(cube, mask, p)), mask)

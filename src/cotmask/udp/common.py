@@ -15,10 +15,12 @@ from openeo.rest.datacube import DataCube
 
 from ..core import DN_SCALE, MODEL_KINDS, OUTPUT_BANDS
 from ..model import load_model
+from ..shadow import NEIGHBORHOOD_OVERLAP, NEIGHBORHOOD_SIZE, SHADOW_BANDS
 from ..udf_build import udf_text
 
 UDF_FILE = "cotmask_udf_graphs.py"
 CLASSES_UDF_FILE = "cotmask_classes_udf.py"
+SHADOW_UDF_FILE = "cotmask_shadow_udf.py"
 #: run_udf's runtime: the UDF code needs Python >= 3.10 (``X | Y`` annotations).
 UDF_RUNTIME = {"runtime": "Python", "version": "3.11"}
 PERIODS = ("dekad", "month", "season")
@@ -75,10 +77,18 @@ def mask_parameters() -> list[Parameter]:
         Parameter.array("scl_classes", default=[], item_schema={"type": "integer"},
                         description="Also mask these SCL classes, e.g. [3, 8, 9, 10] (cloud shadow, medium/high "
                                     "cloud, cirrus) or with 11 (snow). []: cotmask's model alone."),
+        shadows_parameter(),
         Parameter.string("scl_collection", default="SENTINEL2_L2A",
                          description="Collection that provides the SCL band: an L2A collection (for L1C input, "
                                      "the L2A twin of the same acquisitions)."),
     ]
+
+
+def shadows_parameter() -> Parameter:
+    """shadows: whether cloud shadows are computed (and masked)."""
+    return Parameter.boolean("shadows", default=True,
+                             description="Also find cloud shadows (projected from cotmask's opaque clouds along the "
+                                         "sun direction, matched to dark NIR/SWIR pixels) and mask them.")
 
 
 def params(parameters: list[Parameter]) -> dict[str, Parameter]:
@@ -121,6 +131,17 @@ def cloud_mask(cube: DataCube, p: dict) -> DataCube:
     return apply_cotmask(cube, {k: p[k] for k in CONTEXT_PARAMETERS})
 
 
+def shadows(cube: DataCube, mask: DataCube, p: dict) -> DataCube:
+    """One band ``shadow`` (1 shadow, 0 not, NaN nodata): the shadow UDF in ``apply_neighborhood`` on B03, B08,
+    B11 of ``cube`` and cotmask's ``cloud_class`` (``mask``); window and overlap from ``cotmask.shadow``."""
+    inputs = cube.filter_bands(list(SHADOW_BANDS)).merge_cubes(mask.filter_bands(["cloud_class"]))
+    window = [{"dimension": d, "value": NEIGHBORHOOD_SIZE, "unit": "px"} for d in ("x", "y")]
+    overlap = [{"dimension": d, "value": NEIGHBORHOOD_OVERLAP, "unit": "px"} for d in ("x", "y")]
+    context = {"scale": p["scale"], "offset": p["offset"]}
+    return (inputs.apply_neighborhood(process=udf(SHADOW_UDF_FILE, context), size=window, overlap=overlap)
+            .rename_labels("bands", target=["shadow"]))
+
+
 def class_hit(cube: DataCube, classes, invert: bool = False, label: str = "hit") -> DataCube:
     """One band ``label``: 1 where the (single-band) cube's class code is in ``classes`` (a UDF: no
     ``array_contains`` and no parameter inside a callback on geotrellis)."""
@@ -130,11 +151,15 @@ def class_hit(cube: DataCube, classes, invert: bool = False, label: str = "hit")
 
 
 def cloudy_mask(cube: DataCube, p: dict) -> DataCube:
-    """Boolean cube (t, y, x): cotmask class >= min_class, dilated by ``buffer`` pixels, OR SCL in scl_classes."""
+    """Boolean cube (t, y, x): cotmask class >= min_class, or cloud shadow where ``shadows`` is true, dilated
+    by ``buffer`` pixels, OR SCL in scl_classes."""
     from openeo.processes import add, array_create, eq, multiply
 
-    cls = cloud_mask(cube, p).band("cloud_class")
+    mask = cloud_mask(cube, p)
+    cls = mask.band("cloud_class")
     cloudy = top_level_if(eq(p["min_class"], 2), cls.apply(lambda x: x.gte(2)), cls.apply(lambda x: x.gte(1)))
+    shadowed = shadows(cube, mask, p).band("shadow").apply(lambda x: x.eq(1))
+    cloudy = top_level_if(p["shadows"], cloudy.logical_or(shadowed), cloudy)
     size = add(multiply(p["buffer"], 2), 1)  # top-level arithmetic on the parameter: resolved by the driver
     kernel = array_create(data=[array_create(data=[1], repeat=size)], repeat=size)
     dilated = cloudy.apply_kernel(kernel=kernel, border=0, replace_invalid=0).apply(lambda x: x.gt(0))

@@ -4,13 +4,13 @@ from openeo.api.process import Parameter
 from openeo.processes import clip, if_, is_nan, subtract
 from openeo.rest.datacube import THIS, DataCube
 
-from .common import cloud_mask, load, load_parameters, model_parameters
+from .common import cloud_mask, load, load_parameters, model_parameters, shadows
 
 PROCESS_ID = "cotmask_scene_screening"
 SUMMARY = "Cloudy fraction per acquisition date and polygon with cotmask (scene screening)"
 DESCRIPTION = ("Runs cotmask (at a coarse `resolution` to be cheap) and aggregates per polygon and date: "
-               "`cloudy_fraction` (thin or opaque, of the valid pixels), `opaque_fraction` and `valid_fraction` "
-               "(share of pixels with data). Only this small table leaves the backend; "
+               "`cloudy_fraction` (thin or opaque, of the valid pixels), `opaque_fraction`, `valid_fraction` "
+               "(share of pixels with data) and `shadow_fraction` (cloud shadow, of the valid pixels). Only this small table leaves the backend; "
                "cotmask.udp.screening_table turns it into a DataFrame sorted by usability.")
 
 
@@ -32,7 +32,9 @@ def build(p: dict) -> DataCube:
     """The process graph."""
     # generic process(): the client's resample_spatial() would invent x/y-only metadata for an offline cube
     cube = load(p).process("resample_spatial", data=THIS, resolution=p["resolution"], method="average")
-    cls = cloud_mask(cube, p).band("cloud_class")
+    mask = cloud_mask(cube, p)
+    cls = mask.band("cloud_class")
     bands = [cls.apply(f).add_dimension(name="bands", label=name, type="bands") for name, f in INDICATORS.items()]
-    stats = bands[0].merge_cubes(bands[1]).merge_cubes(bands[2])
+    stats = bands[0].merge_cubes(bands[1]).merge_cubes(bands[2]).merge_cubes(
+        shadows(cube, mask, p).rename_labels("bands", target=["shadow_fraction"]))
     return stats.aggregate_spatial(geometries=p["geometries"], reducer="mean")

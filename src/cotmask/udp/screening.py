@@ -4,7 +4,7 @@ import pandas as pd
 import xarray as xr
 
 
-INDICATOR_NAMES = ("cloudy_fraction", "opaque_fraction", "valid_fraction")
+INDICATOR_NAMES = ("cloudy_fraction", "opaque_fraction", "valid_fraction", "shadow_fraction")
 
 
 def _from_json(result: dict) -> pd.DataFrame:
@@ -34,7 +34,8 @@ def screening_table(result: xr.DataArray | pd.DataFrame | dict, max_cloud_fracti
 
     ``result``: the local engine's vector cube (dims geometry/t/bands), a backend's JSON result
     (GeoJSON vector cube or date-keyed lists) or a table with columns for date, polygon and the three
-    bands. ``usable``: cloudy_fraction <= max_cloud_fraction and valid_fraction >= min_valid_fraction.
+    bands. ``usable``: cloudy_fraction + shadow_fraction <= max_cloud_fraction (a shadowed pixel is as lost as a
+    cloudy one) and valid_fraction >= min_valid_fraction.
     """
     if not 0 <= max_cloud_fraction <= 1:
         raise ValueError(f"max_cloud_fraction must be within [0, 1], got {max_cloud_fraction}")
@@ -47,5 +48,6 @@ def screening_table(result: xr.DataArray | pd.DataFrame | dict, max_cloud_fracti
         df = _from_json(result)
     else:
         df = result.rename(columns={"feature_index": "polygon", "t": "date"}).copy()
-    df["usable"] = (df["cloudy_fraction"] <= max_cloud_fraction) & (df["valid_fraction"] >= min_valid_fraction)
+    lost = df["cloudy_fraction"] + df["shadow_fraction"]
+    df["usable"] = (lost <= max_cloud_fraction) & (df["valid_fraction"] >= min_valid_fraction)
     return df.sort_values(["usable", "cloudy_fraction", "date"], ascending=[False, True, True]).reset_index(drop=True)

@@ -109,6 +109,8 @@ def validate_arguments(declared: list[str], arguments: dict) -> dict:
     for key, allowed in (("period", PERIODS), ("reducer", REDUCERS), ("min_class", (1, 2))):
         if key in a and a[key] not in allowed:
             raise ValueError(f"{key} {a[key]!r} is not supported; choose one of {list(allowed)}")
+    if "shadows" in a and not isinstance(a["shadows"], bool):
+        raise ValueError(f"shadows must be true or false, got {a['shadows']!r}")
     if "buffer" in a and not (isinstance(a["buffer"], int) and 0 <= a["buffer"] <= 50):
         raise ValueError(f"buffer must be an integer number of pixels in [0, 50], got {a['buffer']!r}")
     if "scl_classes" in a and not all(isinstance(c, int) and 0 <= c <= 11 for c in a["scl_classes"]):
