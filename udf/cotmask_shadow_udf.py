@@ -494,7 +494,8 @@ def shadow_mask(b03: np.ndarray, b08: np.ndarray, b11: np.ndarray, cloud_class: 
     ``resolution``: pixel size in metres. ``angles``: sun_azimuth/sun_zenith (and view_*) in degrees, or
     None to estimate the direction from the scene. The match runs on blocks of ``work_resolution``
     (cheap, and as good: shadows are larger than that), the dark test at full resolution. ``origin``:
-    (y, x) map coordinates of the first pixel; the blocks sit on a grid fixed in map coordinates, so
+    map coordinates of the first row and column, counted in the array's direction (-y where rows go south);
+    the blocks sit on a grid fixed in map coordinates, so
     overlapping windows (apply_neighborhood) agree wherever they see the same pixels. Returns the
     mask and what was matched (direction, displacement range in metres, score).
     """
@@ -516,8 +517,9 @@ def shadow_mask(b03: np.ndarray, b08: np.ndarray, b11: np.ndarray, cloud_class: 
     chosen, info = _match(*coarse, resolution * f, ctx, angles)
     if not chosen:
         return out, info
-    if angles is None:  # the estimated direction is good to a few degrees: widen the ray by one block
-        chosen = sorted({(a + ea, b + eb) for a, b in chosen for ea in (-1, 0, 1) for eb in (-1, 0, 1)})
+    # widen the ray by one block: the estimated direction is good to a few degrees, given angles are per-scene means,
+    # and the model's cloud edge is not the true one
+    chosen = sorted({(a + ea, b + eb) for a, b in chosen for ea in (-1, 0, 1) for eb in (-1, 0, 1)})
     projected = _project(coarse[0], chosen)
     if f > 1:  # back to full resolution, one block wider: the blocks blur the cloud edge by up to a block
         projected = _project(projected, [(a, b) for a in (-1, 0, 1) for b in (-1, 0, 1)])

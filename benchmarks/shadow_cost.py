@@ -1,0 +1,55 @@
+"""Cost of the shadow step against the cloud mask it follows, same machine, same run.
+
+    python benchmarks/shadow_cost.py       # writes benchmarks/shadow_cost.json; ~1 min
+
+A 1024 x 1024 px window of real pixels (the ukis tile, 6 bands, tiled 2 x 2) as the graphs' shadow UDF sees it:
+with its 512 px overlap, i.e. 2048 x 2048 px handed to the shadow step for 1024^2 output pixels. The cloud mask
+is timed per output pixel (1024^2) for the L2A distilled model and the ensemble (6 of its bands padded from the
+tile's own: a timing, not a prediction).
+"""
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+import cotmask
+from cotmask.shadow import shadow_mask
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE.parents[1] / "shared" / "data" / "ukis_csmask" / "sentinel2.npz"
+
+
+def best_of(fn, n: int = 3) -> float:
+    """Shortest wall time of ``n`` runs (s)."""
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def main() -> None:
+    """Time both steps and write the ratio."""
+    img = np.load(DATA)["img"].astype(np.float32)
+    window = np.tile(img, (4, 4, 1))  # 2048 x 2048: a 1024 px window with 512 px overlap on each side
+    inner = window[512:1536, 512:1536]
+    l2a = cotmask.load_model("L2A").bands  # B02 B03 B04 B05 B06 B07 B08 B8A B09 B11 B12
+    src = {"B02": 0, "B03": 1, "B04": 2, "B05": 2, "B06": 3, "B07": 3, "B08": 3, "B8A": 3, "B09": 3, "B11": 4, "B12": 5}
+    x = inner[..., [src[b] for b in l2a]].reshape(-1, len(l2a))
+    cot = cotmask.predict(x, "L2A", "distilled")["cot"]
+    cls = np.tile(((cot >= 0.75).astype(np.float32) + (cot >= 1.25)).reshape(1024, 1024), (2, 2))
+    res = {"output_pixels": 1024 ** 2, "shadow_input_pixels": 2048 ** 2}
+    res["cloud_mask_distilled_s"] = best_of(lambda: cotmask.predict(x, "L2A", "distilled"))
+    res["cloud_mask_ensemble_s"] = best_of(lambda: cotmask.predict(x, "L2A", "ensemble"), 2)
+    res["shadow_step_s"] = best_of(lambda: shadow_mask(window[..., 1], window[..., 3], window[..., 4], cls, 10.0))
+    for kind in ("distilled", "ensemble"):
+        res[f"shadow_added_to_{kind}"] = round(res["shadow_step_s"] / res[f"cloud_mask_{kind}_s"], 3)
+    (HERE / "shadow_cost.json").write_text(json.dumps(res, indent=1) + "\n")
+    print(json.dumps(res, indent=1))
+
+
+if __name__ == "__main__":
+    main()
