@@ -27,8 +27,11 @@ in one place, by wrapping the engine's registry entries -- the graphs themselves
 * ``if`` with a scalar condition returns the chosen argument itself (the engine's ``np.where`` turns a
   chosen cube into a bare numpy array, which the next process cannot use);
 * ``apply_neighborhood`` is missing from the engine: the harness runs its callback (a UDF) window by window
-  as geopyspark does (``apply_tiles_spatiotemporal``: windows of ``size`` x/y pixels, each handed over with
-  ``overlap`` pixels of its neighbours and the whole time series, the overlap cut off again). At the cube's
+  as geopyspark does: windows of ``size`` x/y pixels, each handed over with ``overlap`` pixels of its
+  neighbours, the overlap cut off again; one date per call with ``t: P1D`` (``apply_tiles``), the whole
+  series without a t size (``apply_tiles_spatiotemporal``), anything else refused as geopyspark does. The
+  graph parser caches a callback node's first result for the whole run, so the harness drops that cache
+  entry before each window (else every window would get the first window's result); At the cube's
   border the harness hands a smaller window where geotrellis pads with nodata: the same for a UDF that
   treats NaN as nodata, as cotmask's do;
 * ``load_collection`` honours ``bands`` and ``temporal_extent`` (the engine ignores both for local
@@ -156,6 +159,22 @@ def _aggregate_temporal_period(data: xr.DataArray, reducer, period: str, dimensi
     return out.transpose(*data.dims)
 
 
+def _fresh_calls(process):
+    """``process`` (a callback built by the graph parser) computed anew on every call: the parser caches each
+    node's first result for the whole run (only children of aggregate_temporal_period/aggregate_spatial are
+    exempt), so a callback called once per window would return the first window every time."""
+    func = getattr(process, "func", None)
+    cells = dict(zip(func.__code__.co_freevars, func.__closure__ or ())) if func is not None else {}
+    if "results_cache" not in cells or "node" not in cells:
+        return process
+    cache, node = cells["results_cache"].cell_contents, cells["node"].cell_contents
+
+    def call(*args, **kwargs):
+        cache.pop(node, None)
+        return process(*args, **kwargs)
+    return call
+
+
 def _apply_neighborhood(data: xr.DataArray, process, size: list, overlap: list | None = None,
                         context: dict | None = None, **kwargs) -> xr.DataArray:
     sizes = {e["dimension"]: int(e["value"]) for e in size if e["dimension"] in ("x", "y")}
@@ -163,9 +182,17 @@ def _apply_neighborhood(data: xr.DataArray, process, size: list, overlap: list |
     if set(sizes) != {"x", "y"} or any(e.get("unit", "px") != "px" for e in [*size, *(overlap or [])]
                                        if e["dimension"] in ("x", "y")):
         raise ValueError(f"apply_neighborhood: x and y sizes in px are required (as on geopyspark), got {size}")
+    t_size = next((e.get("value") for e in size if e["dimension"] == "t"), None)
+    if t_size not in (None, "P1D") or any(e["dimension"] == "t" for e in overlap or []):
+        raise ValueError(f"apply_neighborhood: t must be absent (whole series) or 'P1D' without overlap, as on "
+                         f"geopyspark; got {size}, {overlap}")
+    if t_size == "P1D" and "t" in data.dims:  # one call per date
+        return xr.concat([_apply_neighborhood(data.isel(t=[i]), process, [e for e in size if e["dimension"] != "t"],
+                                              overlap, context) for i in range(data.sizes["t"])], dim="t")
     if any(pads.get(d, 0) > sizes[d] for d in sizes):
         raise ValueError(f"apply_neighborhood: overlap {overlap} exceeds the window {size} (geotrellis buffers "
                          "a window from its direct neighbours only)")
+    process = _fresh_calls(process)
     pieces: dict = {}
     for y0 in range(0, data.sizes["y"], sizes["y"]):
         for x0 in range(0, data.sizes["x"], sizes["x"]):

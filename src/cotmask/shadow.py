@@ -35,13 +35,14 @@ SHADOW_DEFAULTS = {"scale": 0.0001, "offset": 0.0, "nodata": 0.0, "resolution": 
                    "darkness": 0.5, "min_match": 0.3, "work_resolution": 60.0, "min_height": 200.0, "max_height": 8000.0,
                    "max_sun_zenith": 70.0, "sun_azimuth": None, "sun_zenith": None, "view_azimuth": None,
                    "view_zenith": None}
-#: apply_neighborhood window (pixels at the cube's resolution): the UDF sees SIZE + 2 OVERLAP pixels a side, so at
-#: 10 m every pixel of the inner window sees clouds up to OVERLAP x 10 m = 5.12 km up-sun: the shadow of a cloud top
-#: at height h lies h x tan(sun zenith) away, i.e. tops up to 4.3 km at sun zenith 50 deg (Swedish summer), 3.0 km
-#: at 60 deg, 1.9 km at 70 deg (at 60 m, as in scene screening, six times more). geotrellis buffers a window
-#: from its 8 neighbours (OpenEOProcesses.retileGeneric -> bufferTiles), so OVERLAP must not exceed SIZE.
-#: A window costs (SIZE + 2 OVERLAP)^2 / SIZE^2 = 4x its pixels in numpy work, no model inference.
-NEIGHBORHOOD_SIZE, NEIGHBORHOOD_OVERLAP = 1024, 512
+#: apply_neighborhood window (pixels at the cube's resolution), one date at a time (t: P1D): the UDF sees SIZE +
+#: 2 OVERLAP pixels a side, so at 10 m every pixel of the inner window sees clouds up to OVERLAP x 10 m = 5.12 km
+#: up-sun: the shadow of a cloud top at height h lies h x tan(sun zenith) away, i.e. tops up to 4.3 km at sun zenith
+#: 50 deg (Swedish summer), 3.0 km at 60 deg, 1.9 km at 70 deg (at 60 m, as in scene screening, six times more).
+#: geotrellis buffers a window from its 8 neighbours (OpenEOProcesses.retileGeneric -> bufferTiles), so OVERLAP must
+#: not exceed SIZE. A window is (SIZE + 2 OVERLAP)^2 / SIZE^2 = 2.25x its output pixels of numpy work (no model
+#: inference) and 3072^2 x 4 bands x 4 bytes = 151 MB of input per date.
+NEIGHBORHOOD_SIZE, NEIGHBORHOOD_OVERLAP = 2048, 512
 #: Percentile of the clear pixels' NIR and SWIR that stands for sunlit ground (``darkness`` is a fraction of it).
 REFERENCE_PERCENTILE = 80.0
 #: Fewest cloud pixels (and clear pixels at their displacement) for a match to count.
@@ -109,11 +110,16 @@ def _project(cloud: np.ndarray, shifts: list[tuple[int, int]]) -> np.ndarray:
 
 
 def _blocks(a: np.ndarray, f: int, phase: tuple[int, int]) -> np.ndarray:
-    """Share of True per f x f block; blocks start ``phase`` (rows, cols) pixels before the array (padded False)."""
+    """True where at least half of an f x f block is True; blocks start ``phase`` (rows, cols) pixels before the
+    array (the padding counts as False)."""
     h, w = -(-(a.shape[0] + phase[0]) // f) * f, -(-(a.shape[1] + phase[1]) // f) * f
-    padded = np.zeros((h, w), np.float32)
-    padded[phase[0]:phase[0] + a.shape[0], phase[1]:phase[1] + a.shape[1]] = a
-    return padded.reshape(h // f, f, w // f, f).mean(axis=(1, 3))
+    if (h, w) == a.shape:
+        padded = a.view(np.uint8)
+    else:
+        padded = np.zeros((h, w), np.uint8)
+        padded[phase[0]:phase[0] + a.shape[0], phase[1]:phase[1] + a.shape[1]] = a
+    counts = padded.reshape(h // f, f, w // f, f).sum(axis=(1, 3), dtype=np.uint16)
+    return 2 * counts >= f * f
 
 
 def _match(cloud: np.ndarray, dark: np.ndarray, clear: np.ndarray, resolution: float, ctx: dict,
@@ -125,7 +131,8 @@ def _match(cloud: np.ndarray, dark: np.ndarray, clear: np.ndarray, resolution: f
                            angles.get("view_zenith") or 0.0) / resolution  # pixels per metre of height
     else:
         step = np.tan(np.radians(ctx["max_sun_zenith"])) * np.array([1.0, 0.0]) / resolution
-    reach = int(min(np.ceil(ctx["max_height"] * np.hypot(*step)), max(cloud.shape) - 1))
+    # beyond half the window a displacement keeps too few clouds inside it to be scored (see MIN_PIXELS below)
+    reach = int(min(np.ceil(ctx["max_height"] * np.hypot(*step)), max(cloud.shape) // 2))
     if reach < 1:
         return [], info
     hits = _correlate(cloud, dark, reach)
@@ -174,19 +181,24 @@ def shadow_mask(b03: np.ndarray, b08: np.ndarray, b11: np.ndarray, cloud_class: 
     """
     ctx = parse_shadow_context(ctx)
     valid = np.isfinite(b03) & np.isfinite(b08) & np.isfinite(b11) & np.isfinite(cloud_class)
-    out = np.where(valid, 0.0, np.nan).astype(np.float32)
+    out = np.where(valid, np.float32(0), np.float32(np.nan))
     with np.errstate(invalid="ignore"):
         cloud = valid & (cloud_class >= ctx["cloud_class"])
         clear = valid & (cloud_class < 1)
     if cloud.sum() < MIN_PIXELS or clear.sum() < MIN_PIXELS:
         return out, {"matched": False, "estimated": angles is None, "score": 0.0}
     k = ctx["darkness"]
-    with np.errstate(invalid="ignore"):  # reference: the sunlit surfaces, even where shadows are half the clear pixels
-        ref08, ref11 = (np.percentile(b[clear], REFERENCE_PERCENTILE) for b in (b08, b11))
-        dark = clear & (b08 < k * ref08) & (b11 < k * ref11) & ~(b03 > b08)
     f = max(1, int(round(ctx["work_resolution"] / resolution)))
     phase = tuple(int(np.floor(o / resolution + 0.5)) % f for o in origin)
-    coarse = [_blocks(a, f, phase) >= 0.5 for a in (cloud, dark, clear)]
+    # reference: the sunlit surfaces, even where shadows are half the clear pixels; from the first pixel of each
+    # block (a map-fixed sample, 1/f^2 of the pixels: enough for a percentile, whatever pixel the window starts at)
+    take = tuple(slice((f - p) % f, None, f) for p in phase)
+    if clear[take].sum() < MIN_PIXELS:
+        take = (slice(None), slice(None))
+    with np.errstate(invalid="ignore"):
+        ref08, ref11 = (np.percentile(b[take][clear[take]], REFERENCE_PERCENTILE) for b in (b08, b11))
+        dark = clear & (b08 < k * ref08) & (b11 < k * ref11) & ~(b03 > b08)
+    coarse = [_blocks(a, f, phase) for a in (cloud, dark, clear)]
     chosen, info = _match(*coarse, resolution * f, ctx, angles)
     if not chosen:
         return out, info

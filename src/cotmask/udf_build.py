@@ -61,8 +61,9 @@ Use: scl_cube.apply_dimension(dimension="bands", process=openeo.UDF.from_file("{
 context={{"classes": [3, 8, 9, 10]}})): band "hit", 1 where the class is in the list.""",
     "cotmask_shadow_udf.py": """
 Use: cube_with_B03_B08_B11_and_cloud_class.apply_neighborhood(process=openeo.UDF.from_file("{name}",
-context={{...}}), size=[{{"dimension": "x", "value": 1024, "unit": "px"}}, {{"dimension": "y", ...}}],
-overlap=[... 512 px each]): band "shadow" (1 shadow, 0 not, NaN nodata). Tile and overlap: cotmask.shadow.""",
+context={{...}}), size=[{{"dimension": "x", "value": 2048, "unit": "px"}}, {{"dimension": "y", ...}},
+{{"dimension": "t", "value": "P1D"}}], overlap=[... 512 px for x and y]): band "shadow" (1 shadow, 0 not, NaN
+nodata). Window and overlap: cotmask.shadow.NEIGHBORHOOD_*.""",
 }
 
 

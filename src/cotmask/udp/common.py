@@ -135,7 +135,9 @@ def shadows(cube: DataCube, mask: DataCube, p: dict) -> DataCube:
     """One band ``shadow`` (1 shadow, 0 not, NaN nodata): the shadow UDF in ``apply_neighborhood`` on B03, B08,
     B11 of ``cube`` and cotmask's ``cloud_class`` (``mask``); window and overlap from ``cotmask.shadow``."""
     inputs = cube.filter_bands(list(SHADOW_BANDS)).merge_cubes(mask.filter_bands(["cloud_class"]))
-    window = [{"dimension": d, "value": NEIGHBORHOOD_SIZE, "unit": "px"} for d in ("x", "y")]
+    # one date per call (geopyspark: apply_tiles; without a t size it hands the whole series to one call)
+    window = [{"dimension": d, "value": NEIGHBORHOOD_SIZE, "unit": "px"} for d in ("x", "y")] + [
+        {"dimension": "t", "value": "P1D"}]
     overlap = [{"dimension": d, "value": NEIGHBORHOOD_OVERLAP, "unit": "px"} for d in ("x", "y")]
     context = {"scale": p["scale"], "offset": p["offset"]}
     return (inputs.apply_neighborhood(process=udf(SHADOW_UDF_FILE, context), size=window, overlap=overlap)
