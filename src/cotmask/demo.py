@@ -4,7 +4,7 @@ Part 1, the real Sentinel-2 L1C scene (or ``--input``): ``cotmask.nc`` (cot, cot
 ``scenes.csv`` and ``quicklook_<date>.png`` (true colour | COT | classes | SCL-based mask, or the B10
 cirrus band where the input has no SCL).
 Part 2, a generated multi-date L2A series over a synthetic forest landscape (with an SCL band that,
-like Sen2Cor, misses thin cloud): its rows in ``scenes.csv``, ``series_quicklook.png``, the monthly
+like Sen2Cor, misses thin cloud; its clouds cast shadows from 500 m): its rows in ``scenes.csv``, ``series_quicklook.png``, the monthly
 composite of ``cotmask_forest_composite`` (``composite.nc``, ``composite.png``) and the
 ``cotmask_scene_screening`` table (``screening.csv``).
 """
@@ -67,7 +67,7 @@ def _series_part(out_dir: Path, work: Path, context: dict, step) -> dict:
     from .udp import call_graph, published_udps, screening_table
     from .udp.common import CONTEXT_PARAMETERS
 
-    cube, truth = synthetic_timeseries("L2A", seed=0)
+    cube, truth = synthetic_timeseries("L2A", seed=0, shadow_height=500.0)  # clouds casting shadows
     dn = to_dn(cube)
     collection = write_collection(dn, work / "series_collection.nc", crs="EPSG:32633")
     worldcover = write_collection(synthetic_worldcover(truth), work / "series_worldcover.nc", crs="EPSG:32633")

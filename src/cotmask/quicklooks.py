@@ -13,6 +13,7 @@ from .core import dn_to_reflectance
 SCL_CLOUDY = (8, 9, 10)  # cloud medium / high probability, thin cirrus
 #: Class colours: nodata shows the panel background (grey), so no class may be grey or white.
 CLASS_COLOURS = {"clear": "#2a7f3f", "thin": "#f2c12e", "opaque": "#d7301f"}
+SHADOW_COLOUR = "#2b59c3"
 NODATA_GREY = "#9a9a9a"
 
 
@@ -91,7 +92,10 @@ def quicklook(dn: xr.DataArray, result: xr.DataArray, date_index: int, path: Pat
 
 
 def series_quicklook(dn: xr.DataArray, masks: xr.DataArray, path: Path) -> Path:
-    """Per date of the series: true colour, cotmask classes and the SCL cloud mask, with legends."""
+    """Per date of the series: true colour, cotmask classes (cloud shadow in blue where ``masks`` has a ``shadow``
+    band) and the SCL cloud mask, with legends."""
+    from matplotlib.colors import to_rgba_array
+
     plt = _plt()
     n = dn.sizes["t"]
     fig, ax = plt.subplots(3, n, figsize=(2.3 * n, 7.8), constrained_layout=True)
@@ -99,13 +103,17 @@ def series_quicklook(dn: xr.DataArray, masks: xr.DataArray, path: Path) -> Path:
         ax[0, i].imshow(rgb(dn.isel(t=i)))
         ax[0, i].set_title(str(dn.t.values[i])[:10], fontsize=9)
         _classes(ax[1, i], masks.isel(t=i).sel(bands="cloud_class").values, legend=False)
+        if "shadow" in masks.bands.values:
+            shadow = masks.isel(t=i).sel(bands="shadow").values == 1
+            ax[1, i].imshow(np.where(shadow[..., None], to_rgba_array(SHADOW_COLOUR)[0], 0.0), interpolation="nearest")
         ax[2, i].imshow(dn.isel(t=i).sel(bands="SCL").isin(SCL_CLOUDY).values, cmap="gray", vmin=0, vmax=1)
     _bare(ax)
     for row, label in enumerate(("true colour", "cotmask class", "SCL 8/9/10")):
         ax[row, 0].set_ylabel(label)
-    fig.legend(handles=_patches({**{f"cotmask {k}": c for k, c in CLASS_COLOURS.items()}, "nodata": NODATA_GREY,
+    fig.legend(handles=_patches({**{f"cotmask {k}": c for k, c in CLASS_COLOURS.items()},
+                                 "cotmask cloud shadow": SHADOW_COLOUR, "nodata": NODATA_GREY,
                                  "SCL cloud/cirrus (8, 9, 10)": "white", "SCL other": "black"}),
-               loc="lower center", ncol=6, fontsize=8, frameon=False, bbox_to_anchor=(0.5, -0.04))
+               loc="lower center", ncol=7, fontsize=8, frameon=False, bbox_to_anchor=(0.5, -0.04))
     fig.suptitle("generated L2A series over a synthetic forest (not observed data): cotmask vs the SCL-like band",
                  fontsize=9)
     fig.savefig(path, dpi=70, bbox_inches="tight")
