@@ -120,9 +120,9 @@ def test_callback_checker_catches_what_geotrellis_gets_wrong(name: str, graph: d
 
 def test_cloud_mask_graph_equals_udf(series: dict) -> None:
     assert run(series, "cotmask_cloud_mask", shadows=False).coords["bands"].values.tolist() == [
-        "cot", "cot_std", "cloud_class"]
+        "cot", "cot_std", "cloud_class", "ood"]
     out = run(series, "cotmask_cloud_mask")
-    assert out.coords["bands"].values.tolist() == ["cot", "cot_std", "cloud_class", "shadow"]
+    assert out.coords["bands"].values.tolist() == ["cot", "cot_std", "cloud_class", "ood", "shadow"]
     np.testing.assert_array_equal(out.sel(bands="shadow").transpose("t", "y", "x").values == 1, series["shadow"])
     np.testing.assert_array_equal(out.sel(bands="cloud_class").transpose("t", "y", "x").values,
                                   series["classes"].transpose("t", "y", "x").values)

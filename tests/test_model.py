@@ -17,7 +17,7 @@ from cotmask.synth import SURFACES, generate
 
 LEVEL_KINDS = [(lv, k) for lv in ("L1C", "L2A") for k in ("ensemble", "distilled")]
 REQUIRED_METADATA = {"bands", "level", "kind", "members", "reflectance", "thresholds", "normalisation", "training",
-                     "version", "outputs", "license"}
+                     "version", "outputs", "license", "ood"}
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +41,32 @@ def test_tiny_training_learns_and_onnx_matches_numpy(tiny: dict) -> None:
     truth = tiny["data"]["cot"][:500]
     # even 300 steps beat predicting the mean COT
     assert np.mean(np.abs(ens.predict(x)[0] - truth)) < np.mean(np.abs(truth - truth.mean()))
+
+
+def test_tiny_training_fits_an_ood_codebook(tiny: dict) -> None:
+    """Training writes the codebook: 99 % of its own training inputs score <= 1, far-off spectra score > 1."""
+    m = Model(tiny["built"]["distilled"][1])
+    x = level_inputs(tiny["data"], "L2A")
+    _, _, ood = m.run(x, with_ood=True)
+    assert np.mean(ood <= 1.0) == pytest.approx(0.99, abs=0.01)
+    flat = np.full((3, len(m.bands)), 1.8, np.float32)  # uniformly brighter than snow in every band
+    assert (m.run(flat, with_ood=True)[2] > 2).all()
+
+
+@pytest.mark.parametrize("level", ["L1C", "L2A"])
+def test_shipped_ood_score_on_new_synthetic_and_real_clear_pixels(level: str, shared_data) -> None:
+    """Fresh generator samples (another seed) score like the training data (~99 % <= 1); real clear eo-learn
+    scenes sit well inside (median < 0.5); a spectrum no surface or cloud has (flat 1.8) is far outside."""
+    from cotmask.synth import S2_BANDS
+
+    m = cotmask.load_model(level, "distilled")
+    fresh = level_inputs(generate(3000, seed=11), level)
+    assert np.mean(m.run(fresh, with_ood=True)[2] <= 1.0) > 0.97
+    if level == "L1C":
+        scenes = np.load(shared_data / "eolearn" / "REFERENCE_SCENES.npy")[[2, 3, 4]]
+        x = scenes[..., [S2_BANDS.index(b) for b in m.bands]].reshape(-1, len(m.bands))
+        assert np.median(cotmask.predict(x, level, "distilled")["ood"]) < 0.5
+    assert (m.run(np.full((2, len(m.bands)), 1.8, np.float32), with_ood=True)[2] > 2).all()
 
 
 def _mlp_from_onnx(path) -> tuple[MLP, bool]:

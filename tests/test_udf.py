@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 import xarray as xr
+from results import assert_same_result
 
 import cotmask
 from cotmask.core import Model, classify, cloud_mask_cube, predict_rows
@@ -85,7 +86,7 @@ def _flat(cube: xr.DataArray, bands: tuple[str, ...]) -> np.ndarray:
 
 def test_udf_equals_predict_on_real_scene(scene: xr.DataArray) -> None:
     out = run_udf_locally(scene, {})
-    assert out.dims == ("t", "bands", "y", "x") and out.bands.values.tolist() == ["cot", "cot_std", "cloud_class"]
+    assert out.dims == ("t", "bands", "y", "x") and out.bands.values.tolist() == ["cot", "cot_std", "cloud_class", "ood"]
     assert out.dtype == np.float32
     bands = cotmask.load_model("L1C").bands
     refl = _flat(scene, bands).astype(np.float32) * np.float32(1e-4)
@@ -101,12 +102,12 @@ def test_3d_4d_and_band_spelling_agree(scene: xr.DataArray) -> None:
     four = run_udf_locally(scene, {}).isel(t=0)
     three = run_udf_locally(scene.isel(t=0), {})
     assert three.dims == ("bands", "y", "x")
-    np.testing.assert_array_equal(three.values, four.values)
+    assert_same_result(three, four)
     short = scene.assign_coords(bands=[b.replace("B0", "B") for b in scene.bands.values])
-    np.testing.assert_array_equal(run_udf_locally(short, {}).values, run_udf_locally(scene, {}).values)
+    assert_same_result(run_udf_locally(short, {}), run_udf_locally(scene, {}))
     extra = scene.isel(t=0).expand_dims(member=2).transpose("member", "bands", "y", "x")
     ext = cloud_mask_cube(extra, {"model": "distilled"}, lambda lv, k, e: load_model(lv, k, engine=e))
-    np.testing.assert_array_equal(ext.isel(member=1).values, run_udf_locally(scene.isel(t=0), {"model": "distilled"}).values)
+    assert_same_result(ext.isel(member=1), run_udf_locally(scene.isel(t=0), {"model": "distilled"}))
 
 
 def test_nodata_and_nan_stay_nan(scene: xr.DataArray) -> None:
@@ -158,7 +159,7 @@ def test_apply_metadata_renames_bands(udf_ns: dict) -> None:
     from openeo.metadata import Band, BandDimension, CubeMetadata
 
     meta = CubeMetadata(dimensions=[BandDimension("bands", [Band("B02"), Band("B03"), Band("B04")])])
-    assert udf_ns["apply_metadata"](meta, {}).band_names == ["cot", "cot_std", "cloud_class"]
+    assert udf_ns["apply_metadata"](meta, {}).band_names == ["cot", "cot_std", "cloud_class", "ood"]
 
 
 def test_local_graph_equals_direct_udf(scene: xr.DataArray, tmp_path) -> None:
@@ -169,14 +170,14 @@ def test_local_graph_equals_direct_udf(scene: xr.DataArray, tmp_path) -> None:
                                                          "rename_labels"]
     res = run_graph_locally(graph, tmp_path)
     direct = run_udf_locally(scene, ctx)
-    assert res.coords["bands"].values.tolist() == ["cot", "cot_std", "cloud_class"]
-    np.testing.assert_array_equal(res.transpose(*direct.dims).values, direct.values)
+    assert res.coords["bands"].values.tolist() == ["cot", "cot_std", "cloud_class", "ood"]
+    assert_same_result(direct, res)
 
 
 def test_lazy_dask_cloud_mask_equals_the_udf(scene: xr.DataArray) -> None:
     lazy = cotmask.cloud_mask(scene.chunk({"y": 50, "x": 40}), {"model": "distilled"})
     assert lazy.chunks is not None  # nothing computed yet
-    np.testing.assert_array_equal(lazy.compute().values, run_udf_locally(scene, {"model": "distilled"}).values)
+    assert_same_result(lazy.compute(), run_udf_locally(scene, {"model": "distilled"}))
 
 
 def test_best_pixel_udf_keeps_only_the_lowest_cot_date_and_explains_bad_input() -> None:

@@ -34,7 +34,7 @@ except ImportError:  # e.g. CDSE's default UDF runtime: the numpy engine runs th
 LEVELS = ("L1C", "L2A")
 MODEL_KINDS = ("ensemble", "distilled")
 ENGINES = ("onnxruntime", "numpy")
-OUTPUT_BANDS = ("cot", "cot_std", "cloud_class")
+OUTPUT_BANDS = ("cot", "cot_std", "cloud_class", "ood")
 #: Sentinel-2 DN scale: reflectance = (DN + offset) * DN_SCALE.
 DN_SCALE = 0.0001
 CONTEXT_DEFAULTS = {"level": None, "scale": DN_SCALE, "offset": 0.0, "nodata": 0.0, "thin_threshold": None,
@@ -94,31 +94,48 @@ class Model:
             self.thresholds: dict[str, float] = self.metadata["thresholds"]
         except (KeyError, ValueError) as e:
             raise ValueError(f"ONNX model lacks cotmask metadata ({e}); not a cotmask model?") from e
+        norm, book = self.metadata.get("normalisation"), self.metadata.get("ood")
+        self._ood = None if not (norm and book) else (
+            np.asarray(norm["mean"], np.float32), np.asarray(norm["std"], np.float32),
+            np.asarray(book["centroids"], np.float32), np.float32(book["d99"]))
 
     def _infer(self, block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self.engine == "onnxruntime":
             return tuple(self.session.run(None, {self.input_name: block}))
         return tuple(self.session.run({self.input_name: block}))
 
+    def ood(self, x: np.ndarray) -> np.ndarray:
+        """Out-of-distribution score of clean reflectance rows ``x``: the distance of the standardised input to
+        the nearest centroid of the training inputs (k-means codebook in the metadata), divided by the 99th
+        percentile of that distance over the training samples. <= 1: as close to the training data as 99 % of
+        it; 2: twice as far as the most unusual 1 %. NaN rows give NaN; a model without a codebook gives NaN."""
+        if self._ood is None:
+            return np.full(len(x), np.nan, dtype=np.float32)
+        mean, std, centroids, d99 = self._ood
+        z = ((np.asarray(x, np.float32) - mean) / std).astype(np.float64)  # float64: |z|^2 - 2 z.c + |c|^2 cancels
+        c = centroids.astype(np.float64)
+        d2 = (z * z).sum(axis=1, keepdims=True) - 2 * z @ c.T + (c * c).sum(axis=1)
+        return (np.sqrt(np.maximum(d2.min(axis=1), 0)) / d99).astype(np.float32)
+
     def run(self, x: np.ndarray, chunk_size: int = 65536, what: str = "reflectance",
-            check: bool = True) -> tuple[np.ndarray, np.ndarray]:
-        """COT mean and spread for reflectance rows ``x`` (N, n_bands); rows with NaN give NaN.
+            check: bool = True, with_ood: bool = False) -> tuple[np.ndarray, ...]:
+        """COT mean and spread (and with ``with_ood`` the ``ood`` score) for reflectance rows ``x`` (N, n_bands);
+        rows with NaN give NaN.
 
         ``check``: the bulk plausibility rules of ``check_bulk`` on all of ``x`` at once (counted
         chunk by chunk: no full-size copy), so the verdict cannot depend on ``chunk_size``."""
         n = len(x)
         if check:
             check_bulk(sum(bulk_counts(x[s:s + chunk_size]) for s in range(0, n, chunk_size)), what)
-        cot = np.full(n, np.nan, dtype=np.float32)
-        std = np.full(n, np.nan, dtype=np.float32)
+        outs = [np.full(n, np.nan, dtype=np.float32) for _ in range(3 if with_ood else 2)]
         for s in range(0, n, chunk_size):
             block = clean_reflectance(x[s:s + chunk_size])
             ok = np.isfinite(block).all(axis=1)
             if ok.any():
-                c, d = self._infer(block[ok] if not ok.all() else block)
-                cot[s:s + chunk_size][ok] = c
-                std[s:s + chunk_size][ok] = d
-        return cot, std
+                rows = block[ok] if not ok.all() else block
+                for out, values in zip(outs, (*self._infer(rows), *((self.ood(rows),) if with_ood else ()))):
+                    out[s:s + chunk_size][ok] = values
+        return tuple(outs)
 
 
 def bulk_counts(x: np.ndarray) -> np.ndarray:
@@ -187,8 +204,8 @@ def classify(cot: np.ndarray, thin: float, opaque: float) -> np.ndarray:
     return cls
 
 
-def predict_rows(model: Model, x: np.ndarray, chunk_size: int = 65536) -> tuple[np.ndarray, np.ndarray]:
-    """Validate reflectance rows (N, n_bands) and run ``model``; NaN rows give NaN (documented nodata)."""
+def predict_rows(model: Model, x: np.ndarray, chunk_size: int = 65536, with_ood: bool = False) -> tuple[np.ndarray, ...]:
+    """Validate reflectance rows (N, n_bands) and run ``model`` (``Model.run``); NaN rows give NaN (documented nodata)."""
     x = np.asarray(x)
     if not np.issubdtype(x.dtype, np.floating):
         raise TypeError(f"reflectance must be a float array, got dtype {x.dtype}; convert DN with "
@@ -196,7 +213,7 @@ def predict_rows(model: Model, x: np.ndarray, chunk_size: int = 65536) -> tuple[
     if x.ndim != 2 or x.shape[1] != len(model.bands):
         raise ValueError(f"expected reflectance of shape (N, {len(model.bands)}) with bands {list(model.bands)} "
                          f"for the {model.level} model, got shape {x.shape}")
-    return model.run(x, chunk_size)
+    return model.run(x, chunk_size, with_ood=with_ood)
 
 
 def level_for(level: str | None, bands) -> str:
@@ -222,6 +239,8 @@ BAND_ATTRS = {
     "cot_std": {"long_name": "cloud optical thickness uncertainty (ensemble spread)", "units": "1", "valid_min": 0.0},
     "cloud_class": {"long_name": "cotmask cloud class", "units": "1", "flag_values": [0, 1, 2],
                     "flag_meanings": "clear thin_cloud opaque_cloud"},
+    "ood": {"long_name": "distance of the input spectrum to the training data (1: as far as the most unusual 1 % "
+                         "of the training samples; above 1 the model extrapolates)", "units": "1", "valid_min": 0.0},
 }
 
 
@@ -314,7 +333,7 @@ def cloud_mask_cube(cube: xr.DataArray, context: dict | None, get_model: Callabl
     data = np.moveaxis(values, cube.dims.index(bdim), -1)  # (..., all bands): a view
     lead = data.shape[:-1]
     data = data.reshape((1,) * max(0, 3 - data.ndim) + data.shape)  # at least (rows, cols, bands)
-    out = np.empty((*data.shape[:-1], 3), dtype=np.float32)
+    out = np.empty((*data.shape[:-1], len(OUTPUT_BANDS)), dtype=np.float32)
     scale, offset, nodata = ctx["scale"], ctx["offset"], ctx["nodata"]
     chunk = int(ctx["chunk_size"])
     rows = max(1, chunk // data.shape[-2])
@@ -335,15 +354,15 @@ def cloud_mask_cube(cube: xr.DataArray, context: dict | None, get_model: Callabl
                 dark = np.fmin(dark, np.nanmin(refl[:, tell], axis=0))
     check_bulk(counts, "reflectance (after scale/offset)")
     for sl in slices:
-        cot, std = model.run(reflectance(sl), chunk, check=False)
-        out[sl] = np.stack([cot, std, classify(cot, thin, opaque)], axis=-1).reshape(out[sl].shape)
+        cot, std, ood = model.run(reflectance(sl), chunk, check=False, with_ood=True)
+        out[sl] = np.stack([cot, std, classify(cot, thin, opaque), ood], axis=-1).reshape(out[sl].shape)
     classes = out[..., 2][np.isfinite(out[..., 2])]
     opaque_share = float(np.mean(classes == 2)) if classes.size else 1.0
     hint = offset_warning(dict(zip((model.bands[i] for i in tell), dark.tolist())), opaque_share) if offset == 0 \
         and scale < 0.01 else None
     if hint:
         warnings.warn(hint, UserWarning, stacklevel=2)
-    out = out.reshape(*lead, 3)
+    out = out.reshape(*lead, len(OUTPUT_BANDS))
     dims = [d for d in cube.dims if d != bdim] + [bdim]
     coords = {k: v for k, v in cube.coords.items() if bdim not in v.dims}
     coords[bdim] = list(OUTPUT_BANDS)

@@ -1,10 +1,11 @@
 """``cotmask demo``: run the cotmask graphs locally and write the results.
 
-Part 1, the real Sentinel-2 L1C scene (or ``--input``): ``cotmask.nc`` (cot, cot_std, cloud_class),
+Part 1, the real Sentinel-2 L1C scene (or ``--input``): ``cotmask.nc`` (cot, cot_std, cloud_class, ood),
 ``scenes.csv`` and ``quicklook_<date>.png`` (true colour | COT | classes | SCL-based mask, or the B10
-cirrus band where the input has no SCL).
-Part 2, a generated multi-date L2A series over a synthetic forest landscape (with an SCL band that,
-like Sen2Cor, misses thin cloud; its clouds cast shadows from 500 m): its rows in ``scenes.csv``, ``series_quicklook.png``, the monthly
+cirrus band where the input has no SCL | out-of-distribution score).
+Part 2, a generated multi-date L2A series over a synthetic forest landscape (with an SCL band that, like
+Sen2Cor, misses thin cloud; its clouds cast shadows from 500 m): its rows in ``scenes.csv``,
+``series_quicklook.png``, the monthly
 composite of ``cotmask_forest_composite`` (``composite.nc``, ``composite.png``) and the
 ``cotmask_scene_screening`` table (``screening.csv``).
 """

@@ -46,19 +46,20 @@ def predict(reflectance: np.ndarray, level: str = "L1C", kind: str = "ensemble",
     Bands: ``load_model(level).bands`` (L1C: B02-B12 incl. B8A and B10; L2A: the same without B10).
     Input must be float reflectance (DN: convert with ``to_reflectance`` first); rows with NaN give
     NaN outputs (documented nodata). Wrong shape, dtype or value range raise with a message naming it.
-    Returns float32 arrays ``cot``, ``cot_std`` and ``cloud_class`` (0 clear, 1 thin, 2 opaque, NaN nodata).
+    Returns float32 arrays ``cot``, ``cot_std``, ``cloud_class`` (0 clear, 1 thin, 2 opaque, NaN nodata) and
+    ``ood`` (distance to the training data, ``Model.ood``: above 1 the model extrapolates).
     ``engine``: onnxruntime or numpy (None: onnxruntime when installed).
     """
     model = load_model(level.upper(), kind, threads, engine)
-    cot, std = predict_rows(model, reflectance, chunk_size)
+    cot, std, ood = predict_rows(model, reflectance, chunk_size, with_ood=True)
     thin = model.thresholds["thin"] if thin is None else thin
     opaque = model.thresholds["opaque"] if opaque is None else opaque
-    return {"cot": cot, "cot_std": std, "cloud_class": classify(cot, thin, opaque)}
+    return {"cot": cot, "cot_std": std, "cloud_class": classify(cot, thin, opaque), "ood": ood}
 
 
 def cloud_mask(cube: "xr.DataArray", context: dict | None = None, threads: int = 0,
                bands: "list[str] | dict | None" = None) -> "xr.DataArray":
-    """COT, spread and class (bands cot, cot_std, cloud_class) for a labelled cube, like the UDF.
+    """COT, spread, class and OOD score (bands cot, cot_std, cloud_class, ood) for a labelled cube, like the UDF.
 
     Works eagerly on numpy-backed cubes and lazily on dask-backed ones (``xarray.apply_ufunc`` with
     ``dask="parallelized"``: each chunk is processed independently -- the input checks then decide per

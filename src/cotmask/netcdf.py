@@ -27,7 +27,8 @@ def _safe(attrs: dict) -> dict:
 
 
 def write_cloud_mask(result: xr.DataArray, path: Path, extra: dict | None = None) -> Path:
-    """A cotmask result (bands cot, cot_std, cloud_class) as netCDF: float32 COT bands, int8 classes (-1 nodata)."""
+    """A cotmask result (bands cot, cot_std, cloud_class, ood, shadow where present) as netCDF: float32 bands,
+    int8 classes (-1 nodata)."""
     ds = result.to_dataset("bands")
     ds.attrs = {}
     for name in list(ds.data_vars):

@@ -33,8 +33,35 @@ def level_inputs(data: dict[str, np.ndarray], level: str) -> np.ndarray:
     return src[:, [order.index(b) for b in MODEL_BANDS[level]]]
 
 
-def metadata(level: str, kind: str, net: MLP, recipe: dict) -> dict[str, object]:
-    """Model metadata stored in ONNX ``metadata_props``."""
+#: Centroids of the out-of-distribution codebook (k-means of the standardised training inputs).
+OOD_CENTROIDS = 64
+
+
+def fit_codebook(z: np.ndarray, k: int = OOD_CENTROIDS, iterations: int = 25, seed: int = 0,
+                 sample: int = 100_000) -> dict[str, object]:
+    """k-means (Lloyd) centroids of standardised training inputs ``z`` and ``d99``, the 99th percentile of the
+    training samples' distance to their nearest centroid: ``core.Model.ood`` divides by it."""
+    rng = np.random.default_rng(seed)
+    pts = z[rng.choice(len(z), min(sample, len(z)), replace=False)].astype(np.float64)
+    centroids = pts[rng.choice(len(pts), k, replace=False)].copy()
+
+    def nearest(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        d2 = (x * x).sum(1)[:, None] - 2 * x @ centroids.T + (centroids * centroids).sum(1)[None]
+        return d2.argmin(1), np.sqrt(np.maximum(d2.min(1), 0))
+
+    for _ in range(iterations):
+        label, _ = nearest(pts)
+        for j in range(k):
+            members = pts[label == j]
+            centroids[j] = members.mean(0) if len(members) else pts[rng.integers(len(pts))]
+    _, dist = nearest(z.astype(np.float64))
+    return {"centroids": centroids.round(4).tolist(), "d99": round(float(np.percentile(dist, 99)), 5),
+            "method": f"k-means ({k} centroids) of the standardised training inputs; score = distance to the nearest "
+                      "centroid / d99 (the 99th percentile of the training samples' distance)"}
+
+
+def metadata(level: str, kind: str, net: MLP, recipe: dict, codebook: dict | None = None) -> dict[str, object]:
+    """Model metadata stored in ONNX ``metadata_props`` (``codebook``: from ``fit_codebook``)."""
     return {
         "bands": list(MODEL_BANDS[level]), "level": level, "kind": kind, "members": net.members,
         "input": "float32 (N, n_bands) " + ("TOA reflectance (L1C)" if level == "L1C" else "BOA reflectance (L2A)"),
@@ -42,6 +69,7 @@ def metadata(level: str, kind: str, net: MLP, recipe: dict) -> dict[str, object]
         "reflectance": REFLECTANCE, "thresholds": THRESHOLDS,
         "normalisation": {"mean": net.mean.round(6).tolist(), "std": net.std.round(6).tolist()},
         "training": recipe, "version": __version__, "license": "MIT",
+        **({"ood": codebook} if codebook else {}),
     }
 
 
@@ -59,6 +87,7 @@ def build_level(level: str, data: dict[str, np.ndarray], cfg: TrainConfig, disti
     mean, std = ens.predict(x)
     dcfg = replace(distill_cfg, seed=cfg.seed + 1, log_every=cfg.log_every)
     dist = train(x, np.stack([mean, std], 1) / COT_SCALE, dcfg, cot_classes(mean, cfg.class_edges), prog("distilled"))
+    book = fit_codebook((x - ens.mean) / ens.std)
     recipe = {"generator": "cotmask.synth.generate", "n_samples": len(x), "data_seed": int(data.get("seed", -1)),
               "loss": "MSE on COT/50" + (f", weighted ((1 + {cfg.cot_weight_offset}) / (COT + {cfg.cot_weight_offset}))^2"
                                          if cfg.cot_weight_offset > 0 else "")
@@ -66,9 +95,10 @@ def build_level(level: str, data: dict[str, np.ndarray], cfg: TrainConfig, disti
                  if cfg.monotone_band >= 0 else ""),
               "sampling": "class-balanced clear/thin/opaque", "config": cfg.to_dict()}
     return {
-        "ensemble": (ens, to_onnx_bytes(ens, metadata(level, "ensemble", ens, recipe))),
+        "ensemble": (ens, to_onnx_bytes(ens, metadata(level, "ensemble", ens, recipe, book))),
         "distilled": (dist, to_onnx_bytes(dist, metadata(level, "distilled", dist, {**recipe, "teacher": "ensemble",
-                                                                                   "config": dcfg.to_dict()}), distilled=True)),
+                                                                                   "config": dcfg.to_dict()}, book),
+                                          distilled=True)),
     }
 
 

@@ -57,13 +57,14 @@ def _bare(axes) -> None:
 
 def quicklook(dn: xr.DataArray, result: xr.DataArray, date_index: int, path: Path, title: str, credit: str,
               scl: xr.DataArray | None = None) -> Path:
-    """Four panels for one date: true colour | COT | classes | SCL cloud mask (or the B10 cirrus band)."""
+    """Five panels for one date: true colour | COT | classes | SCL cloud mask (or the B10 cirrus band) | the
+    out-of-distribution score (where the model extrapolates; when ``result`` has an ``ood`` band)."""
     plt = _plt()
     offset = float(dn.attrs.get("radiometric_offset", 0))
     day = dn.isel(t=date_index)
     refl = day.copy(data=dn_to_reflectance(day.values, offset=offset, nodata=None))
     r = result.isel(t=date_index)
-    fig, ax = plt.subplots(1, 4, figsize=(17, 5.6), constrained_layout=True)
+    fig, ax = plt.subplots(1, 5, figsize=(21, 5.6), constrained_layout=True)
     ax[0].imshow(rgb(dn.isel(t=date_index), offset, white=0.3, gamma=1 / 1.5))  # bright clouds: a wide stretch
     ax[0].set_title("true colour (B04 B03 B02)")
     im = ax[1].imshow(r.sel(bands="cot").values, cmap="magma", vmin=0, vmax=10)
@@ -84,6 +85,12 @@ def quicklook(dn: xr.DataArray, result: xr.DataArray, date_index: int, path: Pat
         ax[3].set_title("no SCL in input: B10 cirrus band")
     else:
         ax[3].set_title("no SCL and no B10 in input")
+    if "ood" in result.bands.values:
+        ood = r.sel(bands="ood").values
+        im = ax[4].imshow(ood, cmap="viridis", vmin=0, vmax=2)
+        fig.colorbar(im, ax=ax[4], shrink=0.7, extend="max",
+                     label="distance to the training data (1: 99th percentile of training samples)")
+        ax[4].set_title(f"out of distribution: {np.nanmean(ood > 1):.1%} of pixels > 1")
     _bare(ax)
     fig.suptitle(f"{title}\n{credit}", fontsize=9)
     fig.savefig(path, dpi=80)

@@ -51,7 +51,8 @@ Imports only numpy, xarray and the Python standard library (onnxruntime when ins
 USE = {
     "mask": """
 Use: cube.apply_dimension(dimension="bands", process=openeo.UDF.from_file("{name}", context={{...}}))
-Output bands: cot, cot_std, cloud_class (0 clear, 1 thin, 2 opaque; NaN where input is nodata).""",
+Output bands: cot, cot_std, cloud_class (0 clear, 1 thin, 2 opaque; NaN where input is nodata), ood (> 1: the
+input lies outside 99 % of the training data).""",
     "cotmask_best_pixel_udf.py": """
 Use: cube_with_cot_band.apply_dimension(dimension="t", process=openeo.UDF.from_file("{name}",
 context={{"period": "month"}})), then aggregate_temporal_period(period, "max"): per period, every

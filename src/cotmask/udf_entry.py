@@ -26,7 +26,7 @@ def _get_model(level: str, kind: str, engine: str | None = None) -> Model:
 
 
 def apply_datacube(cube: xarray.DataArray, context: dict) -> xarray.DataArray:
-    """openEO entry point: COT, spread and cloud class (bands cot, cot_std, cloud_class) for a cube.
+    """openEO entry point: COT, spread, cloud class and OOD score (bands cot, cot_std, cloud_class, ood) for a cube.
 
     Context (all optional): level (L1C/L2A; default: L1C if B10 is present), scale (0.0001; 1 for
     reflectance input), offset (DN offset, 0; -1000 for non-harmonised baseline >= 04.00 data),

@@ -116,7 +116,7 @@ def top_level_if(condition, accept: DataCube, reject: DataCube) -> DataCube:
 
 
 def apply_cotmask(cube: DataCube, context: dict, udf_file: str = UDF_FILE) -> DataCube:
-    """apply_dimension(bands, cotmask UDF) with labels declared by rename_labels: cot, cot_std, cloud_class.
+    """apply_dimension(bands, cotmask UDF) with labels declared by rename_labels: cot, cot_std, cloud_class, ood.
     ``udf_file``: the generated UDF to embed (graphs: ``cotmask_udf_graphs.py``; all models: ``cotmask_udf.py``)."""
     return (cube.apply_dimension(dimension="bands", process=udf(udf_file, context))
             .rename_labels("bands", target=list(OUTPUT_BANDS)))
