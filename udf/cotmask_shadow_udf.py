@@ -38,7 +38,7 @@ OUTPUT_BANDS = ("cot", "cot_std", "cloud_class", "ood")
 #: Sentinel-2 DN scale: reflectance = (DN + offset) * DN_SCALE.
 DN_SCALE = 0.0001
 CONTEXT_DEFAULTS = {"level": None, "scale": DN_SCALE, "offset": 0.0, "nodata": 0.0, "thin_threshold": None,
-                    "opaque_threshold": None, "model": "ensemble", "chunk_size": 65536, "engine": None}
+                    "opaque_threshold": None, "model": "ensemble", "chunk_size": None, "engine": None}
 #: The models regress COT/50: COT in [0, 50]; a threshold above it could never be reached.
 MAX_COT = 50.0
 #: Scales cotmask accepts: Sentinel-2 DN (QUANTIFICATION_VALUE 10000, i.e. 0.0001) or reflectance (1), each
@@ -78,6 +78,9 @@ class Model:
             # no busy-waiting threads: backends run several workers per machine, and spinning threads
             # starve whatever shares the cores (seen here: a 60x slow-down beside a training process)
             opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            # no pre-planned block for all intermediates of a chunk: the ensemble's (10 members x chunk x 64) layers
+            # held ~690 MiB that way, ~350 MiB without, at the same speed (benchmarks/results.md)
+            opts.enable_mem_pattern = False
             self.session = ort.InferenceSession(onnx_bytes, sess_options=opts, providers=["CPUExecutionProvider"])
             meta = self.session.get_modelmeta().custom_metadata_map
             self.input_name = self.session.get_inputs()[0].name
@@ -94,6 +97,9 @@ class Model:
             self.thresholds: dict[str, float] = self.metadata["thresholds"]
         except (KeyError, ValueError) as e:
             raise ValueError(f"ONNX model lacks cotmask metadata ({e}); not a cotmask model?") from e
+        #: pixels per inference call: an ensemble holds (members x chunk x 64) float32 per layer, so it takes
+        #: half the chunk of a single network (full tile: ~180 MiB of intermediates instead of ~380 MiB, 16 % slower)
+        self.chunk_size = 32768 if int(self.metadata.get("members", 1)) > 1 else 65536
         norm, book = self.metadata.get("normalisation"), self.metadata.get("ood")
         self._ood = None if not (norm and book) else (
             np.asarray(norm["mean"], np.float32), np.asarray(norm["std"], np.float32),
@@ -121,14 +127,15 @@ class Model:
         d2 = np.minimum.reduce(s, axis=0) + np.einsum("ij,ij->i", z, z)
         return np.sqrt(np.maximum(d2, 0)) / d99
 
-    def run(self, x: np.ndarray, chunk_size: int = 65536, what: str = "reflectance",
+    def run(self, x: np.ndarray, chunk_size: int | None = None, what: str = "reflectance",
             check: bool = True, with_ood: bool = False) -> tuple[np.ndarray, ...]:
         """COT mean and spread (and with ``with_ood`` the ``ood`` score) for reflectance rows ``x`` (N, n_bands);
         rows with NaN give NaN.
 
         ``check``: the bulk plausibility rules of ``check_bulk`` on all of ``x`` at once (counted
-        chunk by chunk: no full-size copy), so the verdict cannot depend on ``chunk_size``."""
+        chunk by chunk: no full-size copy), so the verdict cannot depend on ``chunk_size`` (None: the model's)."""
         n = len(x)
+        chunk_size = chunk_size or self.chunk_size
         if check:
             check_bulk(sum(bulk_counts(x[s:s + chunk_size]) for s in range(0, n, chunk_size)), what)
         outs = [np.full(n, np.nan, dtype=np.float32) for _ in range(3 if with_ood else 2)]
@@ -208,7 +215,7 @@ def classify(cot: np.ndarray, thin: float, opaque: float) -> np.ndarray:
     return cls
 
 
-def predict_rows(model: Model, x: np.ndarray, chunk_size: int = 65536, with_ood: bool = False) -> tuple[np.ndarray, ...]:
+def predict_rows(model: Model, x: np.ndarray, chunk_size: int | None = None, with_ood: bool = False) -> tuple[np.ndarray, ...]:
     """Validate reflectance rows (N, n_bands) and run ``model`` (``Model.run``); NaN rows give NaN (documented nodata)."""
     x = np.asarray(x)
     if not np.issubdtype(x.dtype, np.floating):
@@ -277,7 +284,7 @@ def parse_context(context: dict | None) -> dict:
         raise ValueError(f"scale={ctx['scale']!r} fits no Sentinel-2 convention: 0.0001 for DN (reflectance = "
                          "(DN + offset) * 0.0001) or 1 for data that is reflectance already")
     chunk = ctx["chunk_size"]
-    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+    if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1):
         raise ValueError(f"context chunk_size must be a positive whole number of pixels, got {chunk!r}")
     for key in ("thin_threshold", "opaque_threshold"):
         if ctx[key] is not None and not 0 < ctx[key] <= MAX_COT:
@@ -339,7 +346,7 @@ def cloud_mask_cube(cube: xr.DataArray, context: dict | None, get_model: Callabl
     data = data.reshape((1,) * max(0, 3 - data.ndim) + data.shape)  # at least (rows, cols, bands)
     out = np.empty((*data.shape[:-1], len(OUTPUT_BANDS)), dtype=np.float32)
     scale, offset, nodata = ctx["scale"], ctx["offset"], ctx["nodata"]
-    chunk = int(ctx["chunk_size"])
+    chunk = int(ctx["chunk_size"] or model.chunk_size)
     rows = max(1, chunk // data.shape[-2])
     slices = [(*idx, slice(r0, r0 + rows)) for idx in np.ndindex(*data.shape[:-3]) for r0 in range(0, data.shape[-3], rows)]
     tell = [model.bands.index(b) for b in OFFSET_TELL_BANDS if b in model.bands]

@@ -39,7 +39,7 @@ def load_model(level: str = "L1C", kind: str = "ensemble", threads: int = 0, eng
 
 
 def predict(reflectance: np.ndarray, level: str = "L1C", kind: str = "ensemble", thin: float | None = None,
-            opaque: float | None = None, chunk_size: int = 65536, threads: int = 0,
+            opaque: float | None = None, chunk_size: int | None = None, threads: int = 0,
             engine: str | None = None) -> dict[str, np.ndarray]:
     """COT, its ensemble spread and the class for reflectance rows (N, n_bands) in the model's band order.
 
