@@ -25,17 +25,24 @@ def test_rate_and_summary_ratios() -> None:
         {"scenario": "udf", "kind": "distilled", "level": "L2A", "threads": 2, "pixels_per_second": 3e6,
          "seconds_full_tile": 40.0, "overhead_mib": 500.0, "input_mib": 5000.0},
         {"scenario": "predict", "kind": "ensemble", "level": "L2A", "threads": 2, "pixels_per_second": 2e5,
-         "seconds_full_tile": 600.0, "overhead_mib": 50.0, "input_mib": 10.0},
+         "seconds_full_tile": 600.0, "overhead_mib": 50.0, "input_mib": 10.0, "pixels": 2**20},
+        {"scenario": "udf", "kind": "ensemble", "level": "L2A", "threads": 2, "pixels_per_second": 2e5,
+         "seconds_full_tile": 600.0, "overhead_mib": 80.0, "input_mib": 10.0, "pixels": 2**20},
         {"scenario": "s2cloudless", "pixels_per_second": 2e5},
         {"scenario": "dask", "workers": 1, "seconds": 10.0}, {"scenario": "dask", "workers": 2, "seconds": 5.5},
         {"scenario": "graphs", "seconds_per_graph": {"g": 1.0}}, {"scenario": "demo", "seconds": 9.0},
     ]
     md = bench.summary({"quick": True, "cpu_count": 2, "sgemm_flops_per_second_2threads": 1.2e11, "runs": runs,
-                        "flop_bound_pixels_per_second": {"ensemble_L2A": 6e5}})
+                        "flop_bound_pixels_per_second": {"ensemble_L2A": 6e5}, "sub_pixels": 2**20,
+                        "tile_pixels": 2**27})
     assert "| 20× |" in md  # 4e6 / 2e5
     assert "3.00× slower than the bound" in md  # 6e5 / 2e5
     assert "1.82×" in md  # 10 / 5.5
     assert "500 MiB (input 5000 MiB) | met" in md and "40.0 s (UDF) | met" in md
+    # ensemble full tile: intermediates (50 - 16 / 80 - 16 MiB for 2^20 px, 4 float32 bands) + 2^27 px x 16 B = 2048 MiB
+    assert "2082 / 2112 MiB (sub-tile intermediates + full-tile outputs) | NOT met" in md
+    assert "| 1.0× (NOT met; its FLOP bound here is 3.0×) |" in md  # 2e5 / 2e5; 6e5 / 2e5
+    assert "40.0 s (UDF), incl. the ood band | NOT met" in md
 
 
 def test_tiny_udf_scenario_measures_memory_and_time() -> None:
