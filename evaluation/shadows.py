@@ -25,7 +25,7 @@ from scipy.ndimage import distance_transform_edt  # noqa: E402
 import cotmask  # noqa: E402
 from cotmask.core import Model  # noqa: E402
 from cotmask.evaluation import block_ids, bootstrap_ci  # noqa: E402
-from cotmask.shadow import REFERENCE_PERCENTILE, SHADOW_DEFAULTS, shadow_mask  # noqa: E402
+from cotmask.shadow import SHADOW_DEFAULTS, dark_pixels, shadow_mask  # noqa: E402
 from cotmask.synth import S2_BANDS  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -43,10 +43,7 @@ def classes(cot: np.ndarray) -> np.ndarray:
 
 def dark_baseline(img: np.ndarray, cls: np.ndarray) -> np.ndarray:
     """The shadow step's darkness test alone (no geometry): dark in NIR and SWIR, clear, not water."""
-    clear = cls < 1
-    k = SHADOW_DEFAULTS["darkness"]
-    ref = [np.percentile(img[..., i][clear], REFERENCE_PERCENTILE) for i in (3, 4)]
-    return clear & (img[..., 3] < k * ref[0]) & (img[..., 4] < k * ref[1]) & ~(img[..., 1] > img[..., 3])
+    return dark_pixels(img[..., 1], img[..., 3], img[..., 4], cls < 1, SHADOW_DEFAULTS["darkness"])
 
 
 def scores(truth: np.ndarray, pred: np.ndarray, blocks: np.ndarray, n_boot: int) -> dict[str, str]:

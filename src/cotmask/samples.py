@@ -14,6 +14,7 @@ from scipy.ndimage import gaussian_filter
 
 from .core import classify
 from .model import load_model
+from .shadow import displace, shadow_step
 from .synth import L2A_BANDS, S2_BANDS, SURFACES, cloudy_toa, correct_to_surface, inject_clouds
 from .synth.surfaces import sample_surfaces
 
@@ -77,18 +78,13 @@ SUN_AZIMUTH = 155.0
 def shadow_of(cot: np.ndarray, shift: tuple[int, int], opaque: float) -> np.ndarray:
     """Exact shadow of the clouds (COT >= ``opaque``) of a (y, x) COT map, displaced by ``shift`` (rows, cols),
     on the pixels without cloud (COT below the model's thin threshold)."""
-    dy, dx = shift
-    cloud = cot >= opaque
-    out = np.zeros_like(cloud)
-    h, w = cloud.shape
-    out[max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = cloud[max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
-    return out & (cot < load_model("L2A").thresholds["thin"])
+    return displace(cot >= opaque, [shift]) & (cot < load_model("L2A").thresholds["thin"])
 
 
 def shadow_shift(sun_azimuth: float, sun_zenith: float, height_m: float, resolution: float) -> tuple[int, int]:
     """(rows, cols) from a cloud at ``height_m`` to its shadow (nadir view)."""
-    a, d = np.radians(sun_azimuth + 180.0), height_m * np.tan(np.radians(sun_zenith)) / resolution
-    return int(round(-np.cos(a) * d)), int(round(np.sin(a) * d))
+    dy, dx = shadow_step(sun_azimuth, sun_zenith) * height_m / resolution
+    return int(round(dy)), int(round(dx))
 
 
 def synthetic_timeseries(level: str = "L2A", size: int = 64, seed: int = 0,

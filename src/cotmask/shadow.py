@@ -97,8 +97,12 @@ def _correlate(a: np.ndarray, b: np.ndarray, reach: int) -> np.ndarray:
     return np.rint(full[np.ix_(rows, cols)])
 
 
-def _project(cloud: np.ndarray, shifts: list[tuple[int, int]]) -> np.ndarray:
-    """Union of ``cloud`` shifted by each (dy, dx)."""
+#: The 3 x 3 neighbourhood as displacements (widening by one pixel or block).
+AROUND = [(a, b) for a in (-1, 0, 1) for b in (-1, 0, 1)]
+
+
+def displace(cloud: np.ndarray, shifts: list[tuple[int, int]]) -> np.ndarray:
+    """Union of the boolean ``cloud`` shifted by each (rows, cols); what leaves the array is lost."""
     out = np.zeros_like(cloud)
     h, w = cloud.shape
     for dy, dx in shifts:
@@ -120,6 +124,15 @@ def _blocks(a: np.ndarray, f: int, phase: tuple[int, int]) -> np.ndarray:
         padded[phase[0]:phase[0] + a.shape[0], phase[1]:phase[1] + a.shape[1]] = a
     counts = padded.reshape(h // f, f, w // f, f).sum(axis=(1, 3), dtype=np.uint16)
     return 2 * counts >= f * f
+
+
+def dark_pixels(b03: np.ndarray, b08: np.ndarray, b11: np.ndarray, clear: np.ndarray, darkness: float,
+                take: tuple = (slice(None), slice(None))) -> np.ndarray:
+    """Clear pixels dark enough in NIR (B08) and SWIR (B11) to be shadow: both below ``darkness`` x the
+    ``REFERENCE_PERCENTILE`` of the clear pixels (sampled at ``take``), and not water (B03 > B08)."""
+    with np.errstate(invalid="ignore"):
+        ref08, ref11 = (np.percentile(b[take][clear[take]], REFERENCE_PERCENTILE) for b in (b08, b11))
+        return clear & (b08 < darkness * ref08) & (b11 < darkness * ref11) & ~(b03 > b08)
 
 
 def _match(cloud: np.ndarray, dark: np.ndarray, clear: np.ndarray, resolution: float, ctx: dict,
@@ -173,11 +186,11 @@ def shadow_mask(b03: np.ndarray, b08: np.ndarray, b11: np.ndarray, cloud_class: 
 
     ``resolution``: pixel size in metres. ``angles``: sun_azimuth/sun_zenith (and view_*) in degrees, or
     None to estimate the direction from the scene. The match runs on blocks of ``work_resolution``
-    (cheap, and as good: shadows are larger than that), the dark test at full resolution. ``origin``:
-    map coordinates of the first row and column, counted in the array's direction (-y where rows go south);
-    the blocks sit on a grid fixed in map coordinates, so
-    overlapping windows (apply_neighborhood) agree wherever they see the same pixels. Returns the
-    mask and what was matched (direction, displacement range in metres, score).
+    (cheap, and as good: shadows are larger than that), the dark test at full resolution. ``origin``: map
+    coordinates of the first row and column, counted in the array's direction (-y where rows go south): the
+    blocks sit on a grid fixed in map coordinates, so overlapping windows (apply_neighborhood) agree wherever
+    they see the same pixels. Returns the mask and what was matched (direction, displacement range in
+    metres, score).
     """
     ctx = parse_shadow_context(ctx)
     valid = np.isfinite(b03) & np.isfinite(b08) & np.isfinite(b11) & np.isfinite(cloud_class)
@@ -195,19 +208,17 @@ def shadow_mask(b03: np.ndarray, b08: np.ndarray, b11: np.ndarray, cloud_class: 
     take = tuple(slice((f - p) % f, None, f) for p in phase)
     if clear[take].sum() < MIN_PIXELS:
         take = (slice(None), slice(None))
-    with np.errstate(invalid="ignore"):
-        ref08, ref11 = (np.percentile(b[take][clear[take]], REFERENCE_PERCENTILE) for b in (b08, b11))
-        dark = clear & (b08 < k * ref08) & (b11 < k * ref11) & ~(b03 > b08)
+    dark = dark_pixels(b03, b08, b11, clear, k, take)
     coarse = [_blocks(a, f, phase) for a in (cloud, dark, clear)]
     chosen, info = _match(*coarse, resolution * f, ctx, angles)
     if not chosen:
         return out, info
     # widen the ray by one block: the estimated direction is good to a few degrees, given angles are per-scene means,
     # and the model's cloud edge is not the true one
-    chosen = sorted({(a + ea, b + eb) for a, b in chosen for ea in (-1, 0, 1) for eb in (-1, 0, 1)})
-    projected = _project(coarse[0], chosen)
+    chosen = sorted({(a + ea, b + eb) for a, b in chosen for ea, eb in AROUND})
+    projected = displace(coarse[0], chosen)
     if f > 1:  # back to full resolution, one block wider: the blocks blur the cloud edge by up to a block
-        projected = _project(projected, [(a, b) for a in (-1, 0, 1) for b in (-1, 0, 1)])
+        projected = displace(projected, AROUND)
         projected = np.repeat(np.repeat(projected, f, axis=0), f, axis=1)
         projected = projected[phase[0]:phase[0] + cloud.shape[0], phase[1]:phase[1] + cloud.shape[1]]
     out[dark & projected] = 1.0
