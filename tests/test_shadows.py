@@ -122,3 +122,32 @@ def test_shadow_udf_needs_its_bands_and_metres() -> None:
                                "x": 15 + 1e-4 * np.arange(4.0)})
     with pytest.raises(ValueError, match="not metres"):
         run_udf_locally(geo, {}, udf="cotmask_shadow_udf.py")
+
+
+def test_two_cloud_layers_each_cast_their_own_shadow(shared_data) -> None:
+    """A real clear scene (eo-learn, tiled to 300 px) with a low cloud layer (shadow 28 px away) on the left, a high
+    one (66 px) on the right and dark patches no cloud explains: each cloud object keeps its own heights, so the
+    high layer's displacement is not applied to the low clouds (window heights alone: F1 0.76 here)."""
+    from scipy.ndimage import gaussian_filter
+
+    from cotmask.samples import SHADOW_LIGHT
+    from cotmask.shadow import displace
+
+    img = np.tile(np.load(shared_data / "eolearn" / "REFERENCE_SCENES.npy")[3], (3, 3, 1))[:300, :300].astype(np.float32)
+    rng = np.random.default_rng(1)
+    field = lambda sigma: (lambda f: (f - f.mean()) / f.std())(gaussian_filter(rng.normal(size=(300, 300)), sigma))  # noqa: E731
+    cloud = field(5) > 1.3
+    low, high = cloud.copy(), cloud.copy()
+    low[:, 150:], high[:, :150] = False, False
+    shadow = (displace(low, [(-25, -12)]) | displace(high, [(-60, -28)])) & ~cloud
+    dark_patch = (field(4) > 1.0) & ~shadow
+    light = np.array([SHADOW_LIGHT[b] for b in S2_BANDS], np.float32)
+    img[dark_patch | shadow] *= light
+    img[cloud] = 0.6
+    mask, info = shadow_mask(img[..., B["B03"]], img[..., B["B08"]], img[..., B["B11"]],
+                             np.where(cloud, 2.0, 0.0).astype(np.float32), 10.0, {"work_resolution": 10.0})
+    found = mask == 1
+    assert info["matched"] and f1(found, shadow) > 0.8
+    for layer in (low, high):
+        own = shadow & displace(layer, [(-25, -12), (-60, -28)])
+        assert (found & own).sum() / own.sum() > 0.95

@@ -18,8 +18,9 @@ The method (Fmask's idea, with the whole search done by FFT correlation instead 
    is below ``min_match`` (or under twice the dark share of all clear pixels) gets no shadow: dark pixels
    that no cloud explains (water, dark forest, burn scars) are never called shadow.
 
-One height set per window and date, not per cloud object: a window with clouds at very different heights
-gets the union of their heights' displacements.
+4. Each cloud object (4-connected, on the match's blocks) keeps, among the window's displacements, those where
+   the pixels it lands on are at least half as often dark as at its own best: clouds at different heights in one
+   window each cast their own shadow, not the union of all heights.
 """
 
 import numpy as np
@@ -101,16 +102,69 @@ def _correlate(a: np.ndarray, b: np.ndarray, reach: int) -> np.ndarray:
 AROUND = [(a, b) for a in (-1, 0, 1) for b in (-1, 0, 1)]
 
 
+def _shifted(a: np.ndarray, shift: tuple[int, int]) -> np.ndarray:
+    """``a`` moved by (rows, cols), zero-filled; what leaves the array is lost."""
+    dy, dx = shift
+    out = np.zeros_like(a)
+    h, w = a.shape
+    if abs(dy) < h and abs(dx) < w:
+        out[max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = a[max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
+    return out
+
+
 def displace(cloud: np.ndarray, shifts: list[tuple[int, int]]) -> np.ndarray:
     """Union of the boolean ``cloud`` shifted by each (rows, cols); what leaves the array is lost."""
     out = np.zeros_like(cloud)
-    h, w = cloud.shape
-    for dy, dx in shifts:
-        if abs(dy) >= h or abs(dx) >= w:
-            continue
-        out[max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] |= \
-            cloud[max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
+    for shift in shifts:
+        out |= _shifted(cloud, shift)
     return out
+
+
+def label_objects(mask: np.ndarray) -> np.ndarray:
+    """4-connected components of a boolean mask as int32 labels 1..n (0 outside), with numpy only: each pixel
+    takes the smallest label among itself and its neighbours, then jumps to the label its label points at."""
+    big = np.iinfo(np.int32).max
+    lab = np.where(mask, np.arange(1, mask.size + 1, dtype=np.int32).reshape(mask.shape), big)
+    while True:
+        new = lab.copy()
+        np.minimum(new[1:], lab[:-1], out=new[1:])
+        np.minimum(new[:-1], lab[1:], out=new[:-1])
+        np.minimum(new[:, 1:], lab[:, :-1], out=new[:, 1:])
+        np.minimum(new[:, :-1], lab[:, 1:], out=new[:, :-1])
+        new[~mask] = big
+        flat = new.ravel()
+        inside = flat != big
+        flat[inside] = flat[flat[inside] - 1]  # a label is (flat index + 1) of a pixel of the same object
+        if np.array_equal(new, lab):
+            break
+        lab = new
+    out = np.zeros(mask.shape, np.int32)
+    out[mask] = np.unique(lab[mask], return_inverse=True)[1].ravel() + 1
+    return out
+
+
+def _per_object(cloud: np.ndarray, dark: np.ndarray, clear: np.ndarray,
+                candidates: list[tuple[int, int]]) -> list[tuple[tuple[int, int], np.ndarray]]:
+    """Each cloud object's own displacements among the window's ``candidates``: those where the dark share of
+    the clear pixels it lands on is at least half its best (a cloud top has one height); an object with too
+    few clear pixels under its candidates to judge (shadow on cloud, water, outside) keeps them all.
+    Returns (displacement, the cloud pixels displaced by it) pairs."""
+    labels = label_objects(cloud)
+    n = int(labels.max())
+    hits = np.zeros((len(candidates), n + 1))
+    tries = np.zeros((len(candidates), n + 1))
+    for i, shift in enumerate(candidates):
+        moved = _shifted(labels, shift)  # at each pixel: the object whose cloud would cast a shadow there
+        sel = clear & (moved > 0)
+        tries[i] = np.bincount(moved[sel], minlength=n + 1)
+        hits[i] = np.bincount(moved[sel & dark], minlength=n + 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        score = np.where(tries >= MIN_PIXELS, hits / tries, np.nan)
+    best = np.nanmax(np.where(np.isnan(score), -1.0, score), axis=0)
+    judged = best >= 0
+    use = (score >= 0.5 * best) | ~judged  # (candidate, object)
+    return [(shift, np.isin(labels, np.flatnonzero(use[i, 1:]) + 1)) for i, shift in enumerate(candidates)
+            if use[i, 1:].any()]
 
 
 def _blocks(a: np.ndarray, f: int, phase: tuple[int, int]) -> np.ndarray:
@@ -213,10 +267,11 @@ def shadow_mask(b03: np.ndarray, b08: np.ndarray, b11: np.ndarray, cloud_class: 
     chosen, info = _match(*coarse, resolution * f, ctx, angles)
     if not chosen:
         return out, info
-    # widen the ray by one block: the estimated direction is good to a few degrees, given angles are per-scene means,
-    # and the model's cloud edge is not the true one
-    chosen = sorted({(a + ea, b + eb) for a, b in chosen for ea, eb in AROUND})
-    projected = displace(coarse[0], chosen)
+    # each cloud object its own heights among the window's; then widened by one block: the estimated direction is
+    # good to a few degrees, given angles are per-scene means, and the model's cloud edge is not the true one
+    projected = np.zeros_like(coarse[0])
+    for shift, objects in _per_object(*coarse, chosen):
+        projected |= displace(objects, [(shift[0] + a, shift[1] + b) for a, b in AROUND])
     if f > 1:  # back to full resolution, one block wider: the blocks blur the cloud edge by up to a block
         projected = displace(projected, AROUND)
         projected = np.repeat(np.repeat(projected, f, axis=0), f, axis=1)
