@@ -411,10 +411,16 @@ def classify(cot: np.ndarray, thin: float, opaque: float) -> np.ndarray:
     """float32 class per pixel: 0 clear (COT < thin), 1 thin, 2 opaque (COT >= opaque), NaN where COT is NaN."""
     if not thin < opaque:
         raise ValueError(f"thin threshold ({thin}) must be below opaque threshold ({opaque})")
+    cot = np.asarray(cot)
+    cls = np.empty(cot.shape, np.float32)
+    flat_cot, flat_cls = cot.reshape(-1), cls.reshape(-1)
+    step = 1 << 20  # blocks: a full tile's boolean temporaries would be 115 MiB each
     with np.errstate(invalid="ignore"):
-        cls = (cot >= thin).astype(np.float32)  # float32 throughout: no int64 temporary on full tiles
-        cls += cot >= opaque
-    cls[np.isnan(cot)] = np.nan
+        for s in range(0, flat_cot.size, step):
+            c, out = flat_cot[s:s + step], flat_cls[s:s + step]
+            out[:] = c >= thin
+            out += c >= opaque
+            out[np.isnan(c)] = np.nan
     return cls
 
 
