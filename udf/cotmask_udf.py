@@ -317,7 +317,7 @@ class Model:
         """Out-of-distribution score of clean reflectance rows ``x``: the distance of the standardised input to
         the nearest centroid of the training inputs (k-means codebook in the metadata), divided by the 99th
         percentile of that distance over the training samples. <= 1: as close to the training data as 99 % of
-        it; 2: twice as far as the most unusual 1 %. NaN rows give NaN; a model without a codebook gives NaN."""
+        it; 2: twice that 99th-percentile distance. NaN rows give NaN; a model without a codebook gives NaN."""
         if self._ood is None:
             return np.full(len(x), np.nan, dtype=np.float32)
         mean, std, centroids, d99 = self._ood
