@@ -39,8 +39,8 @@ def main() -> None:
     l2a = cotmask.load_model("L2A").bands  # B02 B03 B04 B05 B06 B07 B08 B8A B09 B11 B12
     src = {"B02": 0, "B03": 1, "B04": 2, "B05": 2, "B06": 3, "B07": 3, "B08": 3, "B8A": 3, "B09": 3, "B11": 4, "B12": 5}
     x = inner[..., [src[b] for b in l2a]].reshape(-1, len(l2a))
-    cot = cotmask.predict(img[..., [src[b] for b in l2a]].reshape(-1, len(l2a)), "L2A", "distilled")["cot"]
-    cls = np.tile(((cot >= 0.75).astype(np.float32) + (cot >= 1.25)).reshape(512, 512), (6, 6))
+    cls = cotmask.predict(img[..., [src[b] for b in l2a]].reshape(-1, len(l2a)), "L2A", "distilled")["cloud_class"]
+    cls = np.tile(cls.reshape(512, 512), (6, 6))
     res = {"output_pixels": 2048 ** 2, "shadow_input_pixels": 3072 ** 2}
     res["cloud_mask_distilled_s"] = best_of(lambda: cotmask.predict(x, "L2A", "distilled"))
     res["cloud_mask_ensemble_s"] = best_of(lambda: cotmask.predict(x, "L2A", "ensemble"), 2)

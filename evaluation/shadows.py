@@ -23,7 +23,7 @@ from matplotlib.patches import Patch  # noqa: E402
 from scipy.ndimage import distance_transform_edt  # noqa: E402
 
 import cotmask  # noqa: E402
-from cotmask.core import Model  # noqa: E402
+from cotmask.core import Model, classify  # noqa: E402
 from cotmask.evaluation import block_ids, bootstrap_ci  # noqa: E402
 from cotmask.shadow import SHADOW_DEFAULTS, dark_pixels, shadow_mask  # noqa: E402
 from cotmask.synth import S2_BANDS  # noqa: E402
@@ -36,9 +36,9 @@ AWAY_M = 300.0  # "away from clouds": more than this from any labelled cloud or 
 
 
 def classes(cot: np.ndarray) -> np.ndarray:
-    """cotmask classes at the model's thresholds."""
+    """cotmask classes at the model's thresholds (``core.classify``)."""
     th = cotmask.load_model("L2A").thresholds
-    return (cot >= th["thin"]).astype(np.float32) + (cot >= th["opaque"])
+    return classify(cot, th["thin"], th["opaque"])
 
 
 def dark_baseline(img: np.ndarray, cls: np.ndarray) -> np.ndarray:
@@ -136,9 +136,8 @@ def s2cloudless_scene(data: Path, figures: Path) -> dict:
     toa = np.load(data / "s2cloudless_1.2.2" / "input_arrays.npz")["s2_im"][0]
     b = {name: toa[..., i] for i, name in enumerate(S2_BANDS)}
     model = cotmask.load_model("L1C", "distilled")
-    cot = cotmask.predict(toa[..., [S2_BANDS.index(x) for x in model.bands]].reshape(-1, len(model.bands)),
-                          "L1C", "distilled")["cot"].reshape(toa.shape[:2])
-    cls = classes(cot)
+    cls = cotmask.predict(toa[..., [S2_BANDS.index(x) for x in model.bands]].reshape(-1, len(model.bands)),
+                          "L1C", "distilled")["cloud_class"].reshape(toa.shape[:2])
     shadow, info = shadow_mask(b["B03"], b["B08"], b["B11"], cls, 10.0)  # pixel size not stated with the data
     fig, axes = plt.subplots(1, 2, figsize=(9, 8))
     rgb = _rgb(toa, (3, 2, 1), 2.5)

@@ -34,9 +34,8 @@ def injected(shared_data):
     cube, truth = inject_into_scenes(scenes, seed=3, shadow=shadow_shift(155.0, 45.0, 150.0, 10.0))
     toa = cube.transpose("t", "y", "x", "bands").values
     bands = cotmask.load_model("L1C", "distilled").bands
-    cot = cotmask.predict(toa[..., [B[b] for b in bands]].reshape(-1, len(bands)), "L1C", "distilled")["cot"]
-    cot = cot.reshape(toa.shape[:3])
-    return toa, (cot >= 0.75).astype(np.float32) + (cot >= 1.25), truth.shadow.values
+    cls = cotmask.predict(toa[..., [B[b] for b in bands]].reshape(-1, len(bands)), "L1C", "distilled")["cloud_class"]
+    return toa, cls.reshape(toa.shape[:3]), truth.shadow.values
 
 
 @pytest.mark.parametrize("angles", [None, {"sun_azimuth": 155.0, "sun_zenith": 45.0}], ids=["estimated", "given"])

@@ -31,7 +31,7 @@ in one place, by wrapping the engine's registry entries -- the graphs themselves
   neighbours, the overlap cut off again; one date per call with ``t: P1D`` (``apply_tiles``), the whole
   series without a t size (``apply_tiles_spatiotemporal``), anything else refused as geopyspark does. The
   graph parser caches a callback node's first result for the whole run, so the harness drops that cache
-  entry before each window (else every window would get the first window's result); At the cube's
+  entry before each window (else every window would get the first window's result). At the cube's
   border the harness hands a smaller window where geotrellis pads with nodata: the same for a UDF that
   treats NaN as nodata, as cotmask's do;
 * ``load_collection`` honours ``bands`` and ``temporal_extent`` (the engine ignores both for local

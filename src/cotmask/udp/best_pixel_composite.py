@@ -3,7 +3,7 @@
 from openeo.api.process import Parameter
 from openeo.rest.datacube import DataCube
 
-from .common import (PERIODS, cloud_mask, load, load_parameters, model_parameters, shadows, shadows_parameter,
+from .common import (PERIODS, cloud_mask, load, load_parameters, model_parameters, shadowed, shadows_parameter,
                      top_level_if, udf, valid_count)
 
 PROCESS_ID = "cotmask_best_pixel_composite"
@@ -11,7 +11,8 @@ SUMMARY = "Best-pixel (lowest cloud optical thickness) Sentinel-2 composites wit
 DESCRIPTION = ("Runs cotmask, then per period (month by default) and pixel keeps every band from the date with the "
                "lowest COT (a small UDF along `t` keeps the winning date and blanks the others, then "
                "aggregate_temporal_period); with `shadows` (default) cloud-shadowed dates cannot win. The `cot` band "
-               "holds that minimum COT and `valid_count` the number of dates with data (not shadowed). Pixels outside the polygons are nodata.")
+               "holds that minimum COT and `valid_count` the number of dates with data (not shadowed). Pixels outside "
+               "the polygons are nodata.")
 
 
 def parameters() -> list[Parameter]:
@@ -28,8 +29,7 @@ def build(p: dict) -> DataCube:
     cube = load(p)
     mask = cloud_mask(cube, p)
     both = cube.merge_cubes(mask.filter_bands(["cot"])).mask_polygon(p["geometries"])
-    shadowed = shadows(cube, mask, p).band("shadow").apply(lambda x: x.eq(1))
-    both = top_level_if(p["shadows"], both.mask(shadowed), both)
+    both = top_level_if(p["shadows"], both.mask(shadowed(cube, mask, p)), both)
     # the UDF keeps the number of dates (labels stay, as the spec requires); the winners survive the max
     winners = both.apply_dimension(dimension="t", process=udf("cotmask_best_pixel_udf.py", {"period": p["period"]}))
     best = winners.aggregate_temporal_period(period=p["period"], reducer="max")

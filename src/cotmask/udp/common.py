@@ -144,6 +144,11 @@ def shadows(cube: DataCube, mask: DataCube, p: dict) -> DataCube:
             .rename_labels("bands", target=["shadow"]))
 
 
+def shadowed(cube: DataCube, mask: DataCube, p: dict) -> DataCube:
+    """Boolean cube (t, y, x): true where ``shadows`` finds cloud shadow."""
+    return shadows(cube, mask, p).band("shadow").apply(lambda x: x.eq(1))
+
+
 def class_hit(cube: DataCube, classes, invert: bool = False, label: str = "hit") -> DataCube:
     """One band ``label``: 1 where the (single-band) cube's class code is in ``classes`` (a UDF: no
     ``array_contains`` and no parameter inside a callback on geotrellis)."""
@@ -160,8 +165,7 @@ def cloudy_mask(cube: DataCube, p: dict) -> DataCube:
     mask = cloud_mask(cube, p)
     cls = mask.band("cloud_class")
     cloudy = top_level_if(eq(p["min_class"], 2), cls.apply(lambda x: x.gte(2)), cls.apply(lambda x: x.gte(1)))
-    shadowed = shadows(cube, mask, p).band("shadow").apply(lambda x: x.eq(1))
-    cloudy = top_level_if(p["shadows"], cloudy.logical_or(shadowed), cloudy)
+    cloudy = top_level_if(p["shadows"], cloudy.logical_or(shadowed(cube, mask, p)), cloudy)
     size = add(multiply(p["buffer"], 2), 1)  # top-level arithmetic on the parameter: resolved by the driver
     kernel = array_create(data=[array_create(data=[1], repeat=size)], repeat=size)
     dilated = cloudy.apply_kernel(kernel=kernel, border=0, replace_invalid=0).apply(lambda x: x.gt(0))
