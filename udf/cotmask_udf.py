@@ -384,6 +384,16 @@ def clean_reflectance(x: np.ndarray) -> np.ndarray:
     return x
 
 
+def _looks_like_reflectance(values: np.ndarray) -> bool:
+    """True when the finite ``values`` exist, are all within [-2, 2] and some are fractional (cheap for DN: the
+    first value above 2 ends the test before any copy is made)."""
+    finite = np.isfinite(values)
+    if not finite.any() or np.max(np.abs(values), where=finite, initial=0.0) > VALID_RANGE[1]:
+        return False
+    valid = values[finite]
+    return bool(np.any(valid != np.round(valid)))
+
+
 def dn_to_reflectance(dn: np.ndarray, scale: float = DN_SCALE, offset: float = 0.0,
                       nodata: float | None = 0.0) -> np.ndarray:
     """float32 reflectance ``(dn + offset) * scale``; ``nodata`` DNs and NaN become NaN.
@@ -398,8 +408,7 @@ def dn_to_reflectance(dn: np.ndarray, scale: float = DN_SCALE, offset: float = 0
     out = dn.astype(np.float32)
     if nodata is not None:
         out[dn == nodata] = np.nan
-    valid = out[np.isfinite(out)]
-    if scale < 0.01 and valid.size and np.abs(valid).max() <= VALID_RANGE[1] and np.any(valid != np.round(valid)):
+    if scale < 0.01 and not np.issubdtype(dn.dtype, np.integer) and _looks_like_reflectance(out):
         raise ValueError(f"values look like reflectance already (all <= {VALID_RANGE[1]}, fractional) but scale={float(scale)} "
                          "treats them as DN; pass scale=1 and offset=0 for reflectance input, and do not convert twice")
     out += np.float32(offset)
@@ -561,24 +570,23 @@ def cloud_mask_cube(cube: xr.DataArray, context: dict | None, get_model: Callabl
     tell = [model.bands.index(b) for b in OFFSET_TELL_BANDS if b in model.bands]
 
     def reflectance(sl: tuple) -> np.ndarray:
-        raw = np.asarray(data[sl][..., band_idx], dtype=np.float32).reshape(-1, len(band_idx))  # chunk copy only
+        raw = np.asarray(data[sl][..., band_idx]).reshape(-1, len(band_idx))  # chunk copy only, dtype kept
         return dn_to_reflectance(raw, scale, offset, nodata)  # NaN rows are nodata in model.run
 
     counts, dark = np.zeros(3, dtype=np.int64), np.full(len(tell), np.inf)
-    for sl in slices:  # first pass: one verdict per cube, whatever the chunk size
+    n_valid = n_opaque = 0
+    for sl in slices:  # one pass; the bulk verdict below covers the whole cube, whatever the chunk size
         refl = reflectance(sl)
         counts += bulk_counts(refl)
         if tell:
             with np.errstate(invalid="ignore"), warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN chunk
                 dark = np.fmin(dark, np.nanmin(refl[:, tell], axis=0))
-    check_bulk(counts, "reflectance (after scale/offset)")
-    n_valid = n_opaque = 0
-    for sl in slices:
-        cot, std, ood = model.run(reflectance(sl), chunk, check=False, with_ood=True)
+        cot, std, ood = model.run(refl, chunk, check=False, with_ood=True)
         cls = classify(cot, thin, opaque)
         out[sl] = np.stack([cot, std, cls, ood], axis=-1).reshape(out[sl].shape)
         n_valid, n_opaque = n_valid + int(np.isfinite(cls).sum()), n_opaque + int((cls == 2).sum())
+    check_bulk(counts, "reflectance (after scale/offset)")  # before any result leaves: no silently wrong mask
     opaque_share = n_opaque / n_valid if n_valid else 1.0  # counted per chunk: no full-size temporary
     hint = offset_warning(dict(zip((model.bands[i] for i in tell), dark.tolist())), opaque_share) if offset == 0 \
         and scale < 0.01 else None
