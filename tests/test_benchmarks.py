@@ -33,7 +33,8 @@ def test_rate_and_summary_ratios() -> None:
         {"scenario": "graphs", "seconds_per_graph": {"g": 1.0}}, {"scenario": "demo", "seconds": 9.0},
     ]
     md = bench.summary({"quick": True, "cpu_count": 2, "sgemm_flops_per_second_2threads": 1.2e11, "runs": runs,
-                        "flop_bound_pixels_per_second": {"ensemble_L2A": 6e5}, "sub_pixels": 2**20,
+                        "flop_bound_pixels_per_second": {"ensemble_L2A": 6e5, "distilled_L2A": 2**27 / 8},
+                        "sub_pixels": 2**20,
                         "tile_pixels": 2**27})
     assert "| 20× |" in md  # 4e6 / 2e5
     assert "3.00× slower than the bound" in md  # 6e5 / 2e5
@@ -41,8 +42,16 @@ def test_rate_and_summary_ratios() -> None:
     assert "500 MiB (input 5000 MiB) | met" in md and "40.0 s (UDF) | met" in md
     # ensemble full tile: intermediates (50 - 16 / 80 - 16 MiB for 2^20 px, 4 float32 bands) + 2^27 px x 16 B = 2048 MiB
     assert "2082 / 2112 MiB (sub-tile intermediates + full-tile outputs) | NOT met" in md
-    assert "| 1.0× (NOT met; its FLOP bound here is 3.0×) |" in md  # 2e5 / 2e5; 6e5 / 2e5
-    assert "40.0 s (UDF), incl. the ood band | NOT met" in md
+    # the default (distilled) model through the UDF: 3e6 / 2e5; the ensemble's UDF 2e5 / 2e5, its bound 6e5 / 2e5
+    assert "| 15.0× (NOT met; the ensemble through the UDF: 1.0×, its FLOP bound 3.0×) |" in md
+    assert "40.0 s (UDF), incl. the ood band; FLOP bound of the network alone 8.0 s | NOT met" in md
+    assert "| 100 / 500 MiB | met |" in md
+
+
+def test_flop_bound_uses_the_shipped_architecture() -> None:
+    assert bench.architecture("L2A", "ensemble") == (11, (64, 64, 64, 64), 10)
+    n_in, hidden, members = bench.architecture("L2A", "distilled")
+    assert (n_in, members) == (11, 1) and len(hidden) >= 1
 
 
 def test_tiny_udf_scenario_measures_memory_and_time() -> None:

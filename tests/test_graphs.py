@@ -196,8 +196,9 @@ def test_scene_screening_fractions_match_numpy(series: dict) -> None:
     ({"worldcover_classes": [10, 11]}, r"worldcover_classes \[11\]: give ESA WorldCover classes"),
     ({"worldcover_classes": []}, r"worldcover_classes \[\]"),
     ({"colour": "red"}, "unknown arguments"),
-    ({"bands": ["B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12"]},
+    ({"bands": ["B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12"], "model": "ensemble"},
      "carry the L1C model only as 'distilled'"),
+    ({"model": "ensemble"}, "carry the L2A model only as 'distilled'.*udf/cotmask_udf.py"),
 ])
 def test_bad_arguments_fail_when_building(arguments: dict, match: str) -> None:
     base = {"collection_id": "SENTINEL2_L2A", "spatial_extent": {"west": 15, "south": 60, "east": 15.1, "north": 60.1},

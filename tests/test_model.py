@@ -1,18 +1,18 @@
 """Training, ONNX export and the predict API: parity, metadata, known COT, bad input."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import onnx
 import pytest
-from onnx import numpy_helper
 
 import cotmask
 from cotmask.core import Model
 from cotmask.export import reference_outputs
-from cotmask.mlp import MLP, TrainConfig
+from cotmask.mlp import TrainConfig
 from cotmask.model import model_path
-from cotmask.pipeline import MODEL_BANDS, build_level, level_inputs
+from cotmask.pipeline import DISTILLED, MODEL_BANDS, build_level, level_inputs, mlp_from_onnx
 from cotmask.synth import SURFACES, generate
 
 LEVEL_KINDS = [(lv, k) for lv in ("L1C", "L2A") for k in ("ensemble", "distilled")]
@@ -69,14 +69,6 @@ def test_shipped_ood_score_on_new_synthetic_and_real_clear_pixels(level: str, sh
     assert (m.run(np.full((2, len(m.bands)), 1.8, np.float32), with_ood=True)[2] > 2).all()
 
 
-def _mlp_from_onnx(path) -> tuple[MLP, bool]:
-    g = onnx.load(path).graph
-    w = {i.name: numpy_helper.to_array(i).astype(np.float64) for i in g.initializer}
-    n = len([k for k in w if k.startswith("W")])
-    net = MLP(w["mean"], w["std"], [w[f"W{i}"] for i in range(n)], [w[f"b{i}"] for i in range(n)])
-    return net, net.weights[-1].shape[-1] == 2
-
-
 @pytest.mark.parametrize("level,kind", LEVEL_KINDS)
 def test_shipped_model_metadata_and_parity(level: str, kind: str) -> None:
     path = model_path(level, kind)
@@ -86,7 +78,8 @@ def test_shipped_model_metadata_and_parity(level: str, kind: str) -> None:
     assert meta["thresholds"] == {"thin": 0.75, "opaque": 1.25}
     assert meta["reflectance"]["offset_dn"]["processing_baseline_04.00_or_later"] == -1000
     assert meta["members"] == (10 if kind == "ensemble" else 1)
-    net, distilled = _mlp_from_onnx(path)
+    net = mlp_from_onnx(path.read_bytes())[0]
+    distilled = kind == "distilled"
     x = level_inputs(generate(2000, seed=77), level)
     res = cotmask.predict(x, level, kind)
     ref_cot, ref_std = reference_outputs(net, x, distilled)
@@ -170,6 +163,12 @@ def test_shipped_models_come_from_the_documented_training_command() -> None:
         meta = {p.key: json.loads(p.value) for p in onnx.load(model_path(level, "ensemble")).metadata_props}
         assert meta["training"]["config"] == json.loads(json.dumps(expected))
         assert meta["training"]["n_samples"] == defaults["samples"] and meta["training"]["data_seed"] == defaults["seed"]
+        # the distilled model: the DISTILLED recipe with the ensemble's seed + 1 and its B10 penalty
+        student = {p.key: json.loads(p.value) for p in onnx.load(model_path(level, "distilled")).metadata_props}
+        want = replace(DISTILLED, seed=expected["seed"] + 1, log_every=expected["log_every"],
+                       **{k: expected[k] for k in ("monotone_band", "monotone_weight", "monotone_delta")})
+        assert student["training"]["config"] == json.loads(json.dumps(want.to_dict()))
+        assert "perturbed" in student["training"]["teacher"]
 
 
 def test_model_card_metrics_match_a_fresh_evaluation() -> None:
@@ -192,20 +191,35 @@ def test_model_card_metrics_match_a_fresh_evaluation() -> None:
 def test_compact_fp16_models_are_generated_from_the_shipped_ones(level: str) -> None:
     from cotmask.compact import compact_path, to_fp16
 
-    assert compact_path(level).read_bytes() == to_fp16(model_path(level).read_bytes()), \
+    assert compact_path(level).read_bytes() == to_fp16(model_path(level, "ensemble").read_bytes()), \
         f"{compact_path(level).name} drifted: run `python -m cotmask.compact`, then `cotmask build`"
 
 
-def test_cot_does_not_fall_when_b10_rises_on_real_cirrus(shared_data) -> None:
+@pytest.mark.parametrize("kind", ["ensemble", "distilled"])
+def test_cot_does_not_fall_when_b10_rises_on_real_cirrus(kind: str, shared_data) -> None:
     """Real cirrus pixels of the 13-band scene (B10 > 0.01): raising B10 by half must not lower COT (B10 is
     evidence of cloud). The v1 models lowered it on ~70 % of them."""
     from cotmask.synth import S2_BANDS
 
     toa = np.load(shared_data / "s2cloudless_1.2.2" / "input_arrays.npz")["s2_im"][0].reshape(-1, 13)
-    model = cotmask.load_model("L1C")
+    model = cotmask.load_model("L1C", kind)
     x = toa[toa[:, S2_BANDS.index("B10")] > 0.01][:, [S2_BANDS.index(b) for b in model.bands]]
     up = x.copy()
     up[:, model.bands.index("B10")] *= 1.5
-    cot, cot_up = cotmask.predict(x, "L1C")["cot"], cotmask.predict(up, "L1C")["cot"]
+    cot, cot_up = cotmask.predict(x, "L1C", kind)["cot"], cotmask.predict(up, "L1C", kind)["cot"]
     assert len(x) > 100_000
     assert np.mean(cot_up < cot - 0.05) < 0.01
+
+
+def test_distilled_model_follows_the_ensemble_on_real_scenes(shared_data) -> None:
+    """The default (distilled) model is trained on the ensemble's outputs around the training spectra: on the real
+    13-band scene and the eo-learn scenes it gives the ensemble's cloud flag on > 96 % / > 97 % of the pixels."""
+    from cotmask.synth import S2_BANDS
+
+    scenes = {"s2cloudless": np.load(shared_data / "s2cloudless_1.2.2" / "input_arrays.npz")["s2_im"][0],
+              "eolearn": np.load(shared_data / "eolearn" / "REFERENCE_SCENES.npy")}
+    bands = [S2_BANDS.index(b) for b in MODEL_BANDS["L1C"]]
+    for name, toa in scenes.items():
+        x = toa[..., bands].reshape(-1, len(bands))
+        ens, dist = (cotmask.predict(x, "L1C", k)["cot"] >= 0.75 for k in ("ensemble", "distilled"))
+        assert np.mean(ens == dist) > (0.96 if name == "s2cloudless" else 0.97), name

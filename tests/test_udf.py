@@ -11,7 +11,7 @@ import xarray as xr
 from results import assert_same_result
 
 import cotmask
-from cotmask.core import Model, classify, cloud_mask_cube, predict_rows
+from cotmask.core import DEFAULT_MODEL, Model, classify, cloud_mask_cube, predict_rows
 from cotmask.data import s2cloudless_cube, to_dn, write_collection
 from cotmask.model import load_model
 from cotmask.local import run_graph_locally, run_udf_locally
@@ -24,8 +24,8 @@ ALLOWED_IMPORTS = {"numpy", "xarray", "onnxruntime", "json", "re", "typing", "ba
                    "os", "sys"}
 
 
-def carried(refl: np.ndarray, level: str, kind: str = "ensemble", engine: str | None = None) -> dict:
-    """What the UDF's embedded model (float16 ensemble / shipped distilled) gives for reflectance rows."""
+def carried(refl: np.ndarray, level: str, kind: str = DEFAULT_MODEL, engine: str | None = None) -> dict:
+    """What the UDF's embedded model (the float16 copy of a shipped model) gives for reflectance rows."""
     model = Model(model_source(level, kind).read_bytes(), engine=engine)
     cot, std = predict_rows(model, refl)
     return {"cot": cot, "cot_std": std, "cloud_class": classify(cot, **{f"{k}": v for k, v in model.thresholds.items()})}
@@ -106,7 +106,7 @@ def test_3d_4d_and_band_spelling_agree(scene: xr.DataArray) -> None:
     short = scene.assign_coords(bands=[b.replace("B0", "B") for b in scene.bands.values])
     assert_same_result(run_udf_locally(short, {}), run_udf_locally(scene, {}))
     extra = scene.isel(t=0).expand_dims(member=2).transpose("member", "bands", "y", "x")
-    ext = cloud_mask_cube(extra, {"model": "distilled"}, lambda lv, k, e: load_model(lv, k, engine=e))
+    ext = cloud_mask_cube(extra, {"model": "distilled"}, lambda lv, k, e: Model(model_source(lv, k).read_bytes(), engine=e))
     assert_same_result(ext.isel(member=1), run_udf_locally(scene.isel(t=0), {"model": "distilled"}))
 
 
@@ -134,8 +134,9 @@ def test_level_from_b10_and_l2a_cube() -> None:
     out = run_udf_locally(boa, {"scale": 1.0})
     ref = carried(level_inputs(d, "L2A"), "L2A")
     np.testing.assert_allclose(out.sel(bands="cot").values.ravel(), ref["cot"], atol=1e-6)
-    dist = run_udf_locally(boa, {"scale": 1.0, "model": "distilled"})
-    np.testing.assert_allclose(dist.sel(bands="cot").values.ravel(), cotmask.predict(level_inputs(d, "L2A"), "L2A", "distilled")["cot"], atol=1e-6)
+    ens = run_udf_locally(boa, {"scale": 1.0, "model": "ensemble"})
+    np.testing.assert_allclose(ens.sel(bands="cot").values.ravel(), carried(level_inputs(d, "L2A"), "L2A", "ensemble")["cot"],
+                               atol=1e-6)
 
 
 @pytest.mark.parametrize("mutate,context,match", [
@@ -174,10 +175,12 @@ def test_local_graph_equals_direct_udf(scene: xr.DataArray, tmp_path) -> None:
     assert_same_result(direct, res)
 
 
-def test_lazy_dask_cloud_mask_equals_the_udf(scene: xr.DataArray) -> None:
+def test_lazy_dask_cloud_mask_equals_the_eager_one(scene: xr.DataArray) -> None:
+    """cloud_mask on a dask cube (per chunk) equals it on the numpy cube (the package's float32 models; the UDF
+    carries their float16 copies)."""
     lazy = cotmask.cloud_mask(scene.chunk({"y": 50, "x": 40}), {"model": "distilled"})
     assert lazy.chunks is not None  # nothing computed yet
-    assert_same_result(lazy.compute(), run_udf_locally(scene, {"model": "distilled"}))
+    assert_same_result(lazy.compute(), cotmask.cloud_mask(scene, {"model": "distilled"}))
 
 
 def test_best_pixel_udf_keeps_only_the_lowest_cot_date_and_explains_bad_input() -> None:
@@ -237,6 +240,6 @@ def test_published_graph_udf_runs_without_onnxruntime(scene: xr.DataArray) -> No
 def test_float16_ensemble_matches_the_shipped_float32_on_the_real_scene(scene: xr.DataArray) -> None:
     bands = cotmask.load_model("L1C").bands
     refl = _flat(scene, bands).astype(np.float32) * np.float32(1e-4)
-    full, half = cotmask.predict(refl, "L1C"), carried(refl, "L1C")
+    full, half = cotmask.predict(refl, "L1C", "ensemble"), carried(refl, "L1C", "ensemble")
     assert np.abs(full["cot"] - half["cot"]).max() < 0.05
     assert np.mean(full["cloud_class"] == half["cloud_class"]) > 0.999

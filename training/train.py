@@ -1,7 +1,8 @@
 """Train the shipped cotmask models and write them to models/ (one command, CPU, fixed seed).
 
-    python training/train.py                  # full: 300k samples, 10 members, both levels (~10 min, 2 cores)
+    python training/train.py                  # full: 300k samples, 10 members, both levels (~50 min, 2 cores)
     python training/train.py --quick          # a tiny configuration to check the pipeline
+    python training/train.py --distil-only    # only the distilled models, from the ensembles in --out (~12 min)
     python training/evaluate.py               # then: metrics on a held-out set into models/README.md
 """
 
@@ -9,7 +10,7 @@ import argparse
 from pathlib import Path
 
 from cotmask.mlp import TrainConfig
-from cotmask.pipeline import build_models
+from cotmask.pipeline import build_models, distil_models
 from cotmask.smhi import load_smhi
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,16 +33,24 @@ def build_parser() -> argparse.ArgumentParser:
                     help="penalty on COT falling when B10 rises (L1C); 0: off")
     ap.add_argument("--cot-weight-offset", type=float, default=COT_WEIGHT_OFFSET,
                     help="relative-error loss weight ((1 + c) / (COT + c))^2; 0: plain MSE")
+    ap.add_argument("--aerosols", default="",
+                    help="aerosol-type shares of the generated data, e.g. continental=0.4,maritime=0.2,desert=0.2,"
+                         "biomass_burning=0.2 (default: continental only)")
     ap.add_argument("--out", type=Path, default=ROOT / "models")
     ap.add_argument("--smhi", type=Path, help="train on an SMHI-format file instead of generated data "
                     "(its L2A model then sees TOA values without B10)")
     ap.add_argument("--quick", action="store_true", help="tiny run: 20k samples, 3 members, 500 steps")
+    ap.add_argument("--distil-only", action="store_true",
+                    help="rebuild only the distilled models from the ensembles in --out (their metadata names the data)")
     return ap
 
 
 def main() -> None:
     """Parse options and build the models."""
     a = build_parser().parse_args()
+    if a.distil_only:
+        distil_models(a.out, tuple(a.levels.split(",")))
+        return
     if a.quick:
         a.samples, a.members, a.steps = 20_000, 3, 500
     cfg = TrainConfig(members=a.members, steps=a.steps, seed=a.seed,
@@ -49,7 +58,8 @@ def main() -> None:
                       monotone_weight=a.monotone_weight, cot_weight_offset=a.cot_weight_offset)
     a.out.mkdir(parents=True, exist_ok=True)
     data = load_smhi(a.smhi) if a.smhi else None
-    build_models(a.out, a.samples, a.seed, cfg, tuple(a.levels.split(",")), data=data)
+    aerosols = {k: float(v) for k, v in (kv.split("=") for kv in a.aerosols.split(","))} if a.aerosols else None
+    build_models(a.out, a.samples, a.seed, cfg, tuple(a.levels.split(",")), data=data, aerosols=aerosols)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
 import argparse
 from pathlib import Path
 
+from .core import DEFAULT_MODEL, MODEL_KINDS
+
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``cotmask`` command."""
@@ -18,7 +20,7 @@ def main(argv: list[str] | None = None) -> None:
     demo.add_argument("--output", type=Path, default=Path("out/demo"), help="output folder (default out/demo)")
     demo.add_argument("--thin", type=float, help="thin-cloud COT threshold (default: the model metadata's)")
     demo.add_argument("--opaque", type=float, help="opaque-cloud COT threshold (default: the model metadata's)")
-    demo.add_argument("--model", choices=["ensemble", "distilled"], default="ensemble")
+    demo.add_argument("--model", choices=list(MODEL_KINDS), default=DEFAULT_MODEL)
     demo.add_argument("--level", choices=["L1C", "L2A"], help="model level (default: L1C if B10 is present)")
     demo.add_argument("--offset", type=float, default=0.0,
                       help="DN offset of the input (default 0; -1000 for non-harmonised baseline >= 04.00 products)")

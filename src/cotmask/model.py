@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import LEVELS, MODEL_KINDS, Model, classify, predict_rows
+from .core import DEFAULT_MODEL, LEVELS, MODEL_KINDS, Model, classify, predict_rows
 
 
 def model_dir() -> Path:
@@ -17,7 +17,7 @@ def model_dir() -> Path:
     return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "models"
 
 
-def model_path(level: str, kind: str = "ensemble") -> Path:
+def model_path(level: str, kind: str = DEFAULT_MODEL) -> Path:
     """Path of the ONNX file for ``level`` (L1C/L2A) and ``kind`` (ensemble/distilled)."""
     level = level.upper()
     if level not in LEVELS:
@@ -28,7 +28,7 @@ def model_path(level: str, kind: str = "ensemble") -> Path:
 
 
 @lru_cache(maxsize=8)
-def load_model(level: str = "L1C", kind: str = "ensemble", threads: int = 0, engine: str | None = None) -> Model:
+def load_model(level: str = "L1C", kind: str = DEFAULT_MODEL, threads: int = 0, engine: str | None = None) -> Model:
     """The loaded model (cached); its ``bands`` and ``thresholds`` come from the ONNX metadata.
 
     ``engine``: onnxruntime or numpy (None: onnxruntime when installed)."""
@@ -38,10 +38,10 @@ def load_model(level: str = "L1C", kind: str = "ensemble", threads: int = 0, eng
     return Model(path.read_bytes(), threads, engine)
 
 
-def predict(reflectance: np.ndarray, level: str = "L1C", kind: str = "ensemble", thin: float | None = None,
+def predict(reflectance: np.ndarray, level: str = "L1C", kind: str = DEFAULT_MODEL, thin: float | None = None,
             opaque: float | None = None, chunk_size: int | None = None, threads: int = 0,
             engine: str | None = None) -> dict[str, np.ndarray]:
-    """COT, its ensemble spread and the class for reflectance rows (N, n_bands) in the model's band order.
+    """COT, its uncertainty (ensemble spread) and the class for reflectance rows (N, n_bands) in the model's band order.
 
     Bands: ``load_model(level).bands`` (L1C: B02-B12 incl. B8A and B10; L2A: the same without B10).
     Input must be float reflectance (DN: convert with ``to_reflectance`` first); rows with NaN give

@@ -21,22 +21,21 @@ MASK_SOURCES = ("onnx_numpy.py", "core.py", "udf_entry.py")
 #: (level, kind) -> where the UDF takes the model from: the ensembles as their float16 copies
 #: (models/*_fp16.onnx, half the size; the card shows what that costs), the distilled models as shipped.
 ALL_MODELS = (("L1C", "ensemble"), ("L2A", "ensemble"), ("L1C", "distilled"), ("L2A", "distilled"))
-#: What the process graphs carry: a published UDP must stay below 512 KiB, and two float16 ensembles
-#: alone are ~550 KB, so graphs carry the L2A ensemble and both distilled models.
-GRAPH_MODELS = (("L2A", "ensemble"), ("L1C", "distilled"), ("L2A", "distilled"))
+#: What the process graphs carry: the distilled models (the default). A published UDP must stay below 512 KiB:
+#: the L2A ensemble (float16) beside them made the forest-composite graph 514 KiB; the ensembles run from
+#: udf/cotmask_udf.py.
+GRAPH_MODELS = (("L1C", "distilled"), ("L2A", "distilled"))
 #: UDF files: the package modules they inline (in order) and the models they carry.
 UDF_FILES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = {
     "cotmask_udf.py": (MASK_SOURCES, ALL_MODELS),
-    "cotmask_udf_graphs.py": (MASK_SOURCES, GRAPH_MODELS),
-    "cotmask_udf_distilled.py": (MASK_SOURCES, (("L1C", "distilled"), ("L2A", "distilled"))),
+    "cotmask_udf_distilled.py": (MASK_SOURCES, GRAPH_MODELS),
     "cotmask_best_pixel_udf.py": (("best_pixel.py", "best_pixel_entry.py"), ()),
     "cotmask_classes_udf.py": (("class_test.py", "class_test_entry.py"), ()),
     "cotmask_shadow_udf.py": (("core.py", "shadow.py", "shadow_entry.py"), ()),
 }
 PURPOSE = {
     "cotmask_udf.py": "cloud optical thickness (COT) cloud mask for Sentinel-2 (all models).",
-    "cotmask_udf_graphs.py": "cloud optical thickness (COT) cloud mask, the models the process graphs carry.",
-    "cotmask_udf_distilled.py": "cloud optical thickness (COT) cloud mask, small distilled models only.",
+    "cotmask_udf_distilled.py": "cloud optical thickness (COT) cloud mask, the distilled models (the default; what the process graphs carry).",
     "cotmask_best_pixel_udf.py": "best-pixel (lowest COT) selection along time.",
     "cotmask_classes_udf.py": "class membership test (SCL / WorldCover codes in a list).",
     "cotmask_shadow_udf.py": "cloud shadows from cotmask's cloud classes and the sun geometry.",

@@ -31,7 +31,7 @@ def apply_datacube(cube: xarray.DataArray, context: dict) -> xarray.DataArray:
     Context (all optional): level (L1C/L2A; default: L1C if B10 is present), scale (0.0001; 1 for
     reflectance input), offset (DN offset, 0; -1000 for non-harmonised baseline >= 04.00 data),
     nodata (0), thin_threshold / opaque_threshold (default: the model's metadata), model
-    (ensemble/distilled), chunk_size (pixels; default 24576 for
+    (distilled, the default, or ensemble), chunk_size (pixels; default 24576 for
     an ensemble, 65536 for a single network), engine (onnxruntime/numpy; default: onnxruntime
     when importable).
     """

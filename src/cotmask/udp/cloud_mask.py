@@ -8,7 +8,8 @@ from .common import cloud_mask, load, load_parameters, model_parameters, shadows
 PROCESS_ID = "cotmask_cloud_mask"
 SUMMARY = "Cloud optical thickness (COT) cloud mask for Sentinel-2 (cotmask)"
 DESCRIPTION = ("Loads Sentinel-2 and runs the cotmask UDF along the bands: output bands `cot` (cloud optical "
-               "thickness), `cot_std` (ensemble spread), `cloud_class` (0 clear, 1 thin, 2 opaque; NaN nodata), `ood` "
+               "thickness), `cot_std` (its uncertainty: the ensemble spread, as the default distilled model estimates "
+               "it), `cloud_class` (0 clear, 1 thin, 2 opaque; NaN nodata), `ood` "
                "(distance of the spectrum to the training data; > 1: the model extrapolates) and, "
                "with `shadows` (default), `shadow` (1 cloud shadow, 0 not; NaN nodata).")
 

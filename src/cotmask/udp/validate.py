@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from ..core import level_for, parse_context
+from ..core import DEFAULT_MODEL, level_for, parse_context
 from ..model import load_model
 from ..udf_build import GRAPH_MODELS
 from ..synth import S2_BANDS
@@ -88,12 +88,13 @@ def validate_arguments(declared: list[str], arguments: dict) -> dict:
         missing = [b for b in load_model(level).bands if b not in a["bands"]]
         if missing:
             raise ValueError(f"bands lack {missing}, needed by the cotmask {level} model")
-        kind = a.get("model", "ensemble")
-        if (level, kind) not in GRAPH_MODELS:
-            carried = [k for lv, k in GRAPH_MODELS if lv == level]
-            raise ValueError(f"the published graphs carry the {level} model only as {' or '.join(map(repr, carried))} "
-                             f"(size limit of a UDP); pass model={carried[0]!r}, or apply udf/cotmask_udf.py (all "
-                             "models) with apply_dimension")
+    level = level_for(a.get("level"), a["bands"]) if "bands" in a else str(a.get("level") or "L2A").upper()
+    kind = a.get("model", DEFAULT_MODEL)
+    if (level, kind) not in GRAPH_MODELS:
+        carried = [k for lv, k in GRAPH_MODELS if lv == level]
+        raise ValueError(f"the published graphs carry the {level} model only as {' or '.join(map(repr, carried))} "
+                         f"(size limit of a UDP); pass model={carried[0]!r}, or apply udf/cotmask_udf.py (all "
+                         "models) with apply_dimension")
     if a.get("temporal_extent") is not None:
         start, end = (date.fromisoformat(str(v)[:10]) if v else None for v in a["temporal_extent"])
         if start and end and not start < end:
