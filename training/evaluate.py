@@ -96,8 +96,8 @@ def evaluate(n: int, seed: int) -> tuple[dict, str]:
               f"({thin_t} <= COT < {opaque_t}) flagged thin or opaque. *snow_false_cloud*: share of clear (COT < {thin_t}) "
               "snow/ice pixels flagged; *snow_cot0_false_cloud*: the same for cloud-free (COT = 0) snow/ice; "
               "*cot0_false_cloud*: cloud-free pixels of all surfaces flagged; *haze_flagged*: pixels with "
-              f"sub-threshold haze (0 < COT < {thin_t}) flagged. *fp16 (UDF)*: the float16-weight copies that the UDF "
-              "(and, for L2A, the process graphs) carry. s2cloudless is run on the same simulated L1C TOA "
+              f"sub-threshold haze (0 < COT < {thin_t}) flagged. *fp16 (UDF)*: the float16-weight copies of the "
+              "ensembles that udf/cotmask_udf.py carries (the graphs carry the distilled models as shipped). s2cloudless is run on the same simulated L1C TOA "
               "pixels (it is a binary detector: no thin class).\n")
     md.append(pd.DataFrame(summary).round(3).to_markdown(index=False))
     main = results["cotmask L1C ensemble"]
