@@ -4,6 +4,7 @@ input's attributes."""
 import numpy as np
 import xarray as xr
 
+from cotmask.core import DEFAULT_MODEL
 from cotmask.demo import result_attrs
 from cotmask.netcdf import write_cloud_mask, write_composite
 
@@ -21,7 +22,7 @@ def test_cloud_mask_netcdf_has_cf_metadata_and_records_the_model(tmp_path) -> No
     result.attrs = result_attrs({"offset": -1000, "thin_threshold": 0.9}, ["B02", "B10"])
     ds = xr.open_dataset(write_cloud_mask(result, tmp_path / "m.nc", {"source": "test"}))
     assert ds.attrs["Conventions"] == "CF-1.8" and "units" not in ds.attrs
-    assert ds.attrs["cotmask_level"] == "L1C" and ds.attrs["cotmask_model"] == "ensemble"
+    assert ds.attrs["cotmask_level"] == "L1C" and ds.attrs["cotmask_model"] == DEFAULT_MODEL
     assert ds.attrs["thin_threshold"] == 0.9 and ds.attrs["opaque_threshold"] == 1.25 and ds.attrs["input_offset"] == -1000
     assert ds.attrs["cotmask_model_version"]
     assert ds["cot"].attrs["units"] == "1" and "optical thickness" in ds["cot"].attrs["long_name"]

@@ -32,7 +32,7 @@ def apply_datacube(cube: xarray.DataArray, context: dict) -> xarray.DataArray:
     reflectance input), offset (DN offset, 0; -1000 for non-harmonised baseline >= 04.00 data),
     nodata (0), thin_threshold / opaque_threshold (default: the model's metadata), model
     (distilled, the default, or ensemble), chunk_size (pixels; default 24576 for
-    an ensemble, 65536 for a single network), engine (onnxruntime/numpy; default: onnxruntime
+    an ensemble, 16384 for a single network), engine (onnxruntime/numpy; default: onnxruntime
     when importable).
     """
     return cloud_mask_cube(cube, context, _get_model)
