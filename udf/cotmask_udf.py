@@ -389,8 +389,8 @@ def clean_reflectance(x: np.ndarray) -> np.ndarray:
 
 
 def _looks_like_reflectance(values: np.ndarray) -> bool:
-    """True when the finite ``values`` exist, are all within [-2, 2] and some are fractional (cheap for DN: the
-    first value above 2 ends the test before any copy is made)."""
+    """True when the finite ``values`` exist, are all within [-2, 2] and some are fractional. For DN the range test
+    already says no, so the round-off test (a copy of the values and their rounding) is skipped."""
     finite = np.isfinite(values)
     if not finite.any() or np.max(np.abs(values), where=finite, initial=0.0) > VALID_RANGE[1]:
         return False

@@ -80,15 +80,14 @@ def validate_arguments(declared: list[str], arguments: dict) -> dict:
     a = dict(arguments)
     _check_types(a)
     parse_context({k: a[k] for k in CONTEXT_PARAMETERS if k in a})  # the UDF's own rules, before anything is sent
+    level = level_for(a.get("level"), a.get("bands", ()))  # no bands given: the graphs' default, the L2A bands
     if "bands" in a:
         bad = sorted(set(a["bands"]) - KNOWN_BANDS)
         if bad:
             raise ValueError(f"unknown band labels {bad}; Sentinel-2 collections have {sorted(KNOWN_BANDS)}")
-        level = level_for(a.get("level"), a["bands"])
         missing = [b for b in load_model(level).bands if b not in a["bands"]]
         if missing:
             raise ValueError(f"bands lack {missing}, needed by the cotmask {level} model")
-    level = level_for(a.get("level"), a["bands"]) if "bands" in a else str(a.get("level") or "L2A").upper()
     kind = a.get("model", DEFAULT_MODEL)
     if (level, kind) not in GRAPH_MODELS:
         carried = [k for lv, k in GRAPH_MODELS if lv == level]
