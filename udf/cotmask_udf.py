@@ -235,7 +235,7 @@ except ImportError:  # e.g. CDSE's default UDF runtime: the numpy engine runs th
 LEVELS = ("L1C", "L2A")
 MODEL_KINDS = ("ensemble", "distilled")
 #: The model used unless asked otherwise (UDF context, graphs, ``predict``, demo): the network distilled from the
-#: ensemble, of one member's size, ~6x faster at nearly the ensemble's flags on real scenes (models/README.md).
+#: ensemble, of one member's size, ~8x faster at nearly the ensemble's flags on real scenes (models/README.md).
 DEFAULT_MODEL = "distilled"
 ENGINES = ("onnxruntime", "numpy")
 OUTPUT_BANDS = ("cot", "cot_std", "cloud_class", "ood")

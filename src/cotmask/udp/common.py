@@ -63,7 +63,7 @@ def model_parameters() -> list[Parameter]:
              minimum=0),
         Parameter.string("model", default=DEFAULT_MODEL, values=list(MODEL_KINDS),
                          description="cotmask model: the distilled network (L1C and L2A; one network of an ensemble "
-                                     "member's size trained on the ensemble, ~6x faster) or the 10-member ensemble "
+                                     "member's size trained on the ensemble, ~8x faster) or the 10-member ensemble "
                                      "(L2A; float16 weights; spread of its members). For the L1C ensemble run "
                                      "udf/cotmask_udf.py."),
     ]
