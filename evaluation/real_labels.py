@@ -12,6 +12,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -78,8 +79,12 @@ def flagged(toa: np.ndarray, bands: tuple[str, ...]) -> dict[str, np.ndarray]:
     return out
 
 
-def evaluate(data: Path = DEFAULT_DATA) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per class and method the flagged fraction of labelled pixels, and the same per polygon."""
+def evaluate(data: Path = DEFAULT_DATA,
+             methods: Callable[[np.ndarray, tuple[str, ...]], dict[str, np.ndarray]] | None = None
+             ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per class and method the flagged fraction of labelled pixels, and the same per polygon. ``methods(toa, bands)``
+    gives the boolean masks per method of a scene (default ``flagged``: the shipped models and the peers)."""
+    methods = methods or flagged
     rows = []
     by_scene: dict = {}
     for lab in load_labels():
@@ -87,7 +92,7 @@ def evaluate(data: Path = DEFAULT_DATA) -> tuple[pd.DataFrame, pd.DataFrame]:
     for key, (toa, bands) in scenes(data).items():
         if key not in by_scene:
             continue
-        masks = flagged(toa, bands)
+        masks = methods(toa, bands)
         for lab in by_scene[key]:
             inside = polygon_mask(lab["polygon"], toa.shape[:2])
             for method, m in masks.items():

@@ -45,20 +45,14 @@ def member(aerosols: dict | None, samples: int, cfg: TrainConfig) -> Model:
 
 def flagged_per_class(models: dict[str, Model], data: Path) -> pd.DataFrame:
     """Flagged fraction (COT >= the thin threshold) of the labelled real pixels, per class and model."""
-    rows = []
-    for key, (toa, bands) in real_labels.scenes(data).items():
-        labels = [lab for lab in real_labels.load_labels() if (lab["scene"], lab.get("index")) == key]
-        if not labels or bands != real_labels.S2_BANDS:
-            continue
-        for name, m in models.items():
-            x = toa[..., [bands.index(b) for b in m.bands]].reshape(-1, len(m.bands)).astype(np.float32)
-            flag = (predict_rows(m, x)[0] >= m.thresholds["thin"]).reshape(toa.shape[:2])
-            for lab in labels:
-                inside = real_labels.polygon_mask(lab["polygon"], toa.shape[:2])
-                rows.append({"class": lab["class"], "model": name, "pixels": int(inside.sum()),
-                             "flagged": int(flag[inside].sum())})
-    df = pd.DataFrame(rows).groupby(["class", "model"])[["pixels", "flagged"]].sum()
-    return (df["flagged"] / df["pixels"]).unstack("model")
+    def masks(toa: np.ndarray, bands: tuple[str, ...]) -> dict[str, np.ndarray]:
+        if bands != real_labels.S2_BANDS:
+            return {}
+        return {name: (predict_rows(m, toa[..., [bands.index(b) for b in m.bands]].reshape(-1, len(m.bands)))[0]
+                       >= m.thresholds["thin"]).reshape(toa.shape[:2]) for name, m in models.items()}
+
+    per_class, _ = real_labels.evaluate(data, masks)
+    return per_class.pivot(index="class", columns="method", values="fraction")
 
 
 def synthetic(models: dict[str, Model], n: int) -> pd.DataFrame:
