@@ -13,10 +13,10 @@ from openeo.api.process import Parameter
 from openeo.internal.graph_building import PGNode
 from openeo.rest.datacube import DataCube
 
-from ..core import DEFAULT_MODEL, DN_SCALE, MODEL_KINDS, OUTPUT_BANDS
+from ..core import DEFAULT_MODEL, DN_SCALE, OUTPUT_BANDS
 from ..model import load_model
 from ..shadow import NEIGHBORHOOD_OVERLAP, NEIGHBORHOOD_SIZE, SHADOW_BANDS
-from ..udf_build import udf_text
+from ..udf_build import GRAPH_MODELS, udf_text
 
 UDF_FILE = "cotmask_udf_distilled.py"
 CLASSES_UDF_FILE = "cotmask_classes_udf.py"
@@ -61,11 +61,11 @@ def model_parameters() -> list[Parameter]:
         _num("thin_threshold", th["thin"], "COT from which a pixel is thin cloud.", minimum=0),
         _num("opaque_threshold", th["opaque"], "COT from which a pixel is opaque cloud (must exceed thin_threshold).",
              minimum=0),
-        Parameter.string("model", default=DEFAULT_MODEL, values=list(MODEL_KINDS),
+        Parameter.string("model", default=DEFAULT_MODEL, values=sorted({kind for _, kind in GRAPH_MODELS}),
                          description="cotmask model: the distilled network (L1C and L2A; one network of an ensemble "
-                                     "member's size trained on the ensemble, ~8x faster) or the 10-member ensemble "
-                                     "(L2A; float16 weights; spread of its members). For the L1C ensemble run "
-                                     "udf/cotmask_udf.py."),
+                                     "member's size trained on the 10-member ensemble, ~8x faster), the only one a "
+                                     "UDP can carry. For the ensemble apply udf/cotmask_udf.py with "
+                                     "apply_dimension."),
     ]
 
 

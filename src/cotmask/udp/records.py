@@ -28,8 +28,8 @@ def record(module: ModuleType, udp_url: str) -> dict:
         "properties": {
             "created": CREATED, "updated": CREATED, "type": "service",
             "title": module.SUMMARY,
-            "description": module.DESCRIPTION + " Cloud optical thickness comes from a small neural-network "
-                           "ensemble trained on physically based synthetic Sentinel-2 data (model card: "
+            "description": module.DESCRIPTION + " Cloud optical thickness comes from a small neural network "
+                           "distilled from an ensemble trained on physically based synthetic Sentinel-2 data (model card: "
                            "models/README.md); thin cloud and haze that the Scene Classification Layer misses are "
                            "flagged as class 1.",
             "cost_estimate": 0, "cost_unit": "platform credits per km²",
