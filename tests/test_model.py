@@ -53,6 +53,42 @@ def test_tiny_training_fits_an_ood_codebook(tiny: dict) -> None:
     assert (m.run(flat, with_ood=True)[2] > 2).all()
 
 
+@pytest.mark.parametrize("level,kind", LEVEL_KINDS)
+def test_graph_ood_output_is_the_codebook_distance(level: str, kind: str) -> None:
+    """The ``ood`` graph output (onnxruntime and the numpy engine) is the distance of the standardised input to the
+    nearest codebook centroid / d99, computed here in float64 from the metadata."""
+    blob = model_path(level, kind).read_bytes()
+    net, meta = mlp_from_onnx(blob)
+    x = level_inputs(generate(3000, seed=78), level)
+    x[:5] *= 3.0  # some far-off spectra too (values above 2 are clipped to 2 before the model)
+    z = (np.minimum(x, 2.0) - net.mean) / net.std
+    c = np.asarray(meta["ood"]["centroids"])
+    want = np.sqrt(((z[:, None, :] - c[None]) ** 2).sum(-1).min(1)) / meta["ood"]["d99"]
+    for engine in ("onnxruntime", "numpy"):
+        got = Model(blob, engine=engine).run(x, with_ood=True)[2]
+        np.testing.assert_allclose(got, want, atol=2e-4, rtol=1e-4)
+
+
+def test_shipped_models_are_what_the_exporter_writes() -> None:
+    """Each shipped graph is what the current ``export.to_onnx_bytes`` writes from the file's own weights and
+    metadata: a change of the export fails here until ``python training/reexport.py`` ran."""
+    from cotmask.pipeline import reexport
+
+    for level, kind in LEVEL_KINDS:
+        blob = model_path(level, kind).read_bytes()
+        assert reexport(blob) == blob, f"{level} {kind} drifted from the exporter: run `python training/reexport.py`"
+
+
+def test_results_do_not_depend_on_the_worker_threads() -> None:
+    blob = model_path("L1C", "distilled").read_bytes()
+    x = _pixels(50_000)
+    x[7, 3] = np.nan
+    one, two = Model(blob, threads=1).run(x, 4096, with_ood=True), Model(blob, threads=3).run(x, 4096, with_ood=True)
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(a, b)
+    assert np.isnan(one[0][7]) and np.isfinite(np.delete(one[0], 7)).all()
+
+
 @pytest.mark.parametrize("level", ["L1C", "L2A"])
 def test_shipped_ood_score_on_new_synthetic_and_real_clear_pixels(level: str, shared_data) -> None:
     """Fresh generator samples (another seed) score like the training data (~99 % <= 1); real clear eo-learn

@@ -12,7 +12,8 @@ import os
 import re
 import sys
 import warnings
-from typing import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Iterable
 
 import numpy as np
 import xarray as xr
@@ -62,19 +63,39 @@ def canonical_band(label: str) -> str:
     return "B8A" if num == "8A" else f"B{int(num):02d}"
 
 
+def cpu_count() -> int:
+    """The CPUs this process may run on (its affinity mask where the OS has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def parallel_map(fn: Callable, items: Iterable, workers: int) -> list:
+    """``[fn(i) for i in items]`` on up to ``workers`` threads, in order; the first exception is raised."""
+    items = list(items)
+    if workers <= 1 or len(items) <= 1:
+        return [fn(i) for i in items]
+    with ThreadPoolExecutor(min(workers, len(items))) as pool:
+        return list(pool.map(fn, items))
+
+
 class Model:
     """An ONNX cotmask model with the metadata it carries (bands, level, thresholds, ...)."""
 
     def __init__(self, onnx_bytes: bytes, threads: int = 0, engine: str | None = None) -> None:
-        """Load ``onnx_bytes`` with ``engine`` (onnxruntime or numpy; None: onnxruntime when importable)."""
+        """Load ``onnx_bytes`` with ``engine`` (onnxruntime or numpy; None: onnxruntime when importable).
+
+        ``threads``: chunks processed at once, each on one thread (0: the CPUs this process may use)."""
         engine = engine or ("onnxruntime" if ort is not None else "numpy")
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+        #: parallel chunks. Whole chunks on threads (onnxruntime and numpy release the GIL) rather than one chunk's
+        #: matrix products split over threads: the checks, the ood score and the output writes run in parallel too,
+        #: and the small (chunk x 64) products need no synchronisation (benchmarks/results.md: ~2x on 2 cores)
+        self.workers = int(threads) or cpu_count()
         if engine == "onnxruntime":
             if ort is None:
                 raise ValueError("engine 'onnxruntime' requested but onnxruntime is not installed; use engine 'numpy'")
             opts = ort.SessionOptions()
-            opts.intra_op_num_threads = threads
+            opts.intra_op_num_threads = 1
             opts.inter_op_num_threads = 1
             # no busy-waiting threads: backends run several workers per machine, and spinning threads
             # starve whatever shares the cores (seen here: a 60x slow-down beside a training process)
@@ -98,38 +119,25 @@ class Model:
             self.thresholds: dict[str, float] = self.metadata["thresholds"]
         except (KeyError, ValueError) as e:
             raise ValueError(f"ONNX model lacks cotmask metadata ({e}); not a cotmask model?") from e
-        #: pixels per inference call: an ensemble holds (members x chunk x 64) float32 per layer: ~135 MiB of
-        #: intermediates at 24576 (~380 MiB at 65536), which keeps a full tile within 2 GiB above its input next to
-        #: four float32 output bands (1.84 GiB); 24576 and 32768 run at the same speed here, 16384 is ~14 % slower.
-        #: A single network's layers (chunk x 64) stay in the CPU caches at 16384: the cube path ran ~25 % faster
-        #: than at 65536 (ood score included)
-        self.chunk_size = 24576 if int(self.metadata.get("members", 1)) > 1 else 16384
-        norm, book = self.metadata.get("normalisation"), self.metadata.get("ood")
-        self._ood = None if not (norm and book) else (
-            np.asarray(norm["mean"], np.float32), np.asarray(norm["std"], np.float32),
-            np.asarray(book["centroids"], np.float32), np.float32(book["d99"]))
+        #: pixels per inference call (one per worker thread): an ensemble holds (members x chunk x 64) float32 per
+        #: layer, so its 24576 pixels in flight (~135 MiB of intermediates; ~380 MiB at 65536) are shared among the
+        #: workers, which keeps a full tile within 2 GiB above its input next to four float32 output bands (1.84 GiB);
+        #: 8192-24576 per worker run at the same speed here. A single network's layers (chunk x 64) stay in the CPU
+        #: caches at 8192 per worker (65536 was ~25 % slower)
+        members = int(self.metadata.get("members", 1))
+        self.chunk_size = max(4096, 24576 // self.workers) if members > 1 else 8192
+        names = [o.name for o in self.session.get_outputs()] if engine == "onnxruntime" else self.session.outputs
+        #: the graph computes the out-of-distribution score (output ``ood``, ``export.to_onnx_bytes``): the distance of
+        #: the standardised input to the nearest centroid of the training inputs (k-means codebook in the metadata),
+        #: divided by the 99th percentile of that distance over the training samples. <= 1: as close to the training
+        #: data as 99 % of it; 2: twice that distance. A model without a codebook gives NaN.
+        self.has_ood = "ood" in names
 
-    def _infer(self, block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _infer(self, block: np.ndarray) -> tuple[np.ndarray, ...]:
+        """The graph outputs (cot, cot_std[, ood]) for clean rows ``block``."""
         if self.engine == "onnxruntime":
             return tuple(self.session.run(None, {self.input_name: block}))
         return tuple(self.session.run({self.input_name: block}))
-
-    def ood(self, x: np.ndarray) -> np.ndarray:
-        """Out-of-distribution score of clean reflectance rows ``x``: the distance of the standardised input to
-        the nearest centroid of the training inputs (k-means codebook in the metadata), divided by the 99th
-        percentile of that distance over the training samples. <= 1: as close to the training data as 99 % of
-        it; 2: twice that 99th-percentile distance. NaN rows give NaN; a model without a codebook gives NaN."""
-        if self._ood is None:
-            return np.full(len(x), np.nan, dtype=np.float32)
-        mean, std, centroids, d99 = self._ood
-        z = (np.asarray(x, np.float32) - mean) / std
-        # |z - c|^2 = |z|^2 + (|c|^2 - 2 c.z): one float32 matrix product for all centroids, laid out (centroid, pixel)
-        # so the minimum runs over contiguous rows (float32 rounding: the last digits of small scores can depend on
-        # the chunking, ~1e-5 absolute)
-        s = (-2 * centroids) @ z.T
-        s += (centroids * centroids).sum(axis=1)[:, None]
-        d2 = np.minimum.reduce(s, axis=0) + np.einsum("ij,ij->i", z, z)
-        return np.sqrt(np.maximum(d2, 0)) / d99
 
     def run(self, x: np.ndarray, chunk_size: int | None = None, what: str = "reflectance",
             check: bool = True, with_ood: bool = False) -> tuple[np.ndarray, ...]:
@@ -140,16 +148,23 @@ class Model:
         chunk by chunk: no full-size copy), so the verdict cannot depend on ``chunk_size`` (None: the model's)."""
         n = len(x)
         chunk_size = chunk_size or self.chunk_size
+        starts = range(0, n, chunk_size)
         if check:
-            check_bulk(sum(bulk_counts(x[s:s + chunk_size]) for s in range(0, n, chunk_size)), what)
+            check_bulk(sum(parallel_map(lambda s: bulk_counts(x[s:s + chunk_size]), starts, self.workers)), what)
         outs = [np.full(n, np.nan, dtype=np.float32) for _ in range(3 if with_ood else 2)]
-        for s in range(0, n, chunk_size):
+
+        def chunk(s: int) -> None:
             block = clean_reflectance(x[s:s + chunk_size])
             ok = np.isfinite(block).all(axis=1)
-            if ok.any():
-                rows = block[ok] if not ok.all() else block
-                for out, values in zip(outs, (*self._infer(rows), *((self.ood(rows),) if with_ood else ()))):
-                    out[s:s + chunk_size][ok] = values
+            rows = block if ok.all() else block[ok]
+            if len(rows):
+                for out, values in zip(outs, self._infer(rows)):  # without a graph ood output, ood stays NaN
+                    if len(rows) == len(block):  # no boolean scatter for the usual all-valid chunk
+                        out[s:s + len(block)] = values
+                    else:
+                        out[s:s + len(block)][ok] = values
+
+        parallel_map(chunk, starts, self.workers)
         return tuple(outs)
 
 
@@ -375,19 +390,23 @@ def cloud_mask_cube(cube: xr.DataArray, context: dict | None, get_model: Callabl
         raw = np.asarray(data[sl][..., band_idx]).reshape(-1, len(band_idx))  # chunk copy only, dtype kept
         return dn_to_reflectance(raw, scale, offset, nodata)  # NaN rows are nodata in model.run
 
-    counts, dark = np.zeros(3, dtype=np.int64), np.full(len(tell), np.inf)
-    n_valid = n_opaque = 0
-    for sl in slices:  # one pass; the bulk verdict below covers the whole cube, whatever the chunk size
+    def one_chunk(sl: tuple) -> tuple:  # writes its part of ``out``; returns what the checks below need
         refl = reflectance(sl)
-        counts += bulk_counts(refl)
+        dark = np.full(len(tell), np.inf)
         if tell:
             with np.errstate(invalid="ignore"), warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN chunk
-                dark = np.fmin(dark, np.nanmin(refl[:, tell], axis=0))
+                dark = np.nanmin(refl[:, tell], axis=0)
         cot, std, ood = model.run(refl, chunk, check=False, with_ood=True)
         cls = classify(cot, thin, opaque)
         out[sl] = np.stack([cot, std, cls, ood], axis=-1).reshape(out[sl].shape)
-        n_valid, n_opaque = n_valid + int(np.isfinite(cls).sum()), n_opaque + int((cls == 2).sum())
+        return bulk_counts(refl), dark, int(np.isfinite(cls).sum()), int((cls == 2).sum())
+
+    # one pass, chunks on the model's worker threads; the bulk verdict covers the whole cube, whatever the chunking
+    parts = parallel_map(one_chunk, slices, model.workers)
+    counts = sum((p[0] for p in parts), np.zeros(3, dtype=np.int64))
+    dark = np.fmin.reduce([p[1] for p in parts]) if parts else np.full(len(tell), np.inf)
+    n_valid, n_opaque = sum(p[2] for p in parts), sum(p[3] for p in parts)
     check_bulk(counts, "reflectance (after scale/offset)")  # before any result leaves: no silently wrong mask
     opaque_share = n_opaque / n_valid if n_valid else 1.0  # counted per chunk: no full-size temporary
     hint = offset_warning(dict(zip((model.bands[i] for i in tell), dark.tolist())), opaque_share) if offset == 0 \

@@ -47,7 +47,8 @@ def predict(reflectance: np.ndarray, level: str = "L1C", kind: str = DEFAULT_MOD
     Input must be float reflectance (DN: convert with ``to_reflectance`` first); rows with NaN give
     NaN outputs (documented nodata). Wrong shape, dtype or value range raise with a message naming it.
     Returns float32 arrays ``cot``, ``cot_std``, ``cloud_class`` (0 clear, 1 thin, 2 opaque, NaN nodata) and
-    ``ood`` (distance to the training data, ``Model.ood``: above 1 the model extrapolates).
+    ``ood`` (distance to the training data, the graph's ``ood`` output: above 1 the model extrapolates).
+    ``threads``: chunks run at once, one thread each (0: all CPUs this process may use).
     ``engine``: onnxruntime or numpy (None: onnxruntime when installed).
     """
     model = load_model(level.upper(), kind, threads, engine)

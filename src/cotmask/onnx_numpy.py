@@ -163,6 +163,8 @@ OPS = {
     "Squeeze": lambda a, x, axes=None: np.squeeze(x, tuple(int(i) for i in (a.get("axes") if axes is None else axes))),
     "Reshape": lambda a, x, shape: _reshape(x, shape), "ReduceMean": _reduce_mean,
     "Cast": lambda a, x: x.astype(_DTYPES[a["to"]]),
+    "ReduceMin": lambda a, x: np.min(x, axis=tuple(a["axes"]), keepdims=bool(a.get("keepdims", 1))),
+    "ReduceSumSquare": lambda a, x: np.sum(x * x, axis=tuple(a["axes"]), keepdims=bool(a.get("keepdims", 1))),
 }
 _MULTI_OUTPUT = {"Split": _split}
 

@@ -50,7 +50,7 @@ OOD_CENTROIDS = 64
 def fit_codebook(z: np.ndarray, k: int = OOD_CENTROIDS, iterations: int = 25, seed: int = 0,
                  sample: int = 100_000) -> dict[str, object]:
     """k-means (Lloyd) centroids of standardised training inputs ``z`` and ``d99``, the 99th percentile of the
-    training samples' distance to their nearest centroid: ``core.Model.ood`` divides by it."""
+    training samples' distance to their nearest centroid: the graph's ``ood`` output divides by it."""
     rng = np.random.default_rng(seed)
     pts = z[rng.choice(len(z), min(sample, len(z)), replace=False)].astype(np.float64)
     centroids = pts[rng.choice(len(pts), k, replace=False)].copy()
@@ -70,12 +70,20 @@ def fit_codebook(z: np.ndarray, k: int = OOD_CENTROIDS, iterations: int = 25, se
                       "centroid / d99 (the 99th percentile of the training samples' distance)"}
 
 
+def outputs(with_ood: bool) -> dict[str, str]:
+    """The graph outputs and what they hold (metadata ``outputs``; ``export.to_onnx_bytes`` writes ``ood`` when the
+    metadata has a codebook)."""
+    return {"cot": "cloud optical thickness, ensemble mean (clipped at 0)", "cot_std": "ensemble spread (std)",
+            **({"ood": "distance of the standardised input to the nearest codebook centroid / d99 (metadata ood)"}
+               if with_ood else {})}
+
+
 def metadata(level: str, kind: str, net: MLP, recipe: dict, codebook: dict | None = None) -> dict[str, object]:
     """Model metadata stored in ONNX ``metadata_props`` (``codebook``: from ``fit_codebook``)."""
     return {
         "bands": list(MODEL_BANDS[level]), "level": level, "kind": kind, "members": net.members,
         "input": "float32 (N, n_bands) " + ("TOA reflectance (L1C)" if level == "L1C" else "BOA reflectance (L2A)"),
-        "outputs": {"cot": "cloud optical thickness, ensemble mean (clipped at 0)", "cot_std": "ensemble spread (std)"},
+        "outputs": outputs(codebook is not None),
         "reflectance": REFLECTANCE, "thresholds": THRESHOLDS,
         "normalisation": {"mean": net.mean.round(6).tolist(), "std": net.std.round(6).tolist()},
         "training": recipe, "version": __version__, "license": "MIT",
@@ -88,9 +96,19 @@ def mlp_from_onnx(blob: bytes) -> tuple[MLP, dict]:
     model = read_onnx(blob)
     w = model["initializers"]
     n = sum(1 for k in w if re.fullmatch(r"W\d+", k))
-    net = MLP(*(w[k].astype(np.float64) for k in ("mean", "std")), [w[f"W{i}"].astype(np.float64) for i in range(n)],
-              [w[f"b{i}"].astype(np.float64) for i in range(n)])
+    # a distilled model's layers are 2-D: as a one-member ensemble
+    member = lambda a: a.astype(np.float64)[None] if a.ndim == 2 else a.astype(np.float64)  # noqa: E731
+    net = MLP(*(w[k].astype(np.float64) for k in ("mean", "std")), [member(w[f"W{i}"]) for i in range(n)],
+              [member(w[f"b{i}"]) for i in range(n)])
     return net, {k: json.loads(v) for k, v in model["metadata"].items()}
+
+
+def reexport(blob: bytes) -> bytes:
+    """A cotmask ONNX file rewritten by the current ``export.to_onnx_bytes`` from its own weights and metadata (the
+    metadata's ``outputs`` follows the graph; weights, normalisation, codebook and recipe stay as they are)."""
+    net, meta = mlp_from_onnx(blob)
+    meta["outputs"] = outputs("ood" in meta)
+    return to_onnx_bytes(net, meta, distilled=meta["kind"] == "distilled")
 
 
 def distil(teacher_blob: bytes, x: np.ndarray, distill_cfg: TrainConfig = DISTILLED,

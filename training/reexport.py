@@ -1,0 +1,26 @@
+"""Rewrite the shipped models' ONNX graphs with the current exporter, from their own weights and metadata.
+
+    python training/reexport.py     # then: python -m cotmask.compact && cotmask build   (~1 min)
+
+For a change of the graph alone (``cotmask.export``): weights, normalisation, out-of-distribution codebook and
+training recipe stay as shipped (``cotmask.pipeline.reexport``). ``tests/test_model.py`` fails while a shipped
+file differs from what this writes. ``training/train.py`` writes the same graphs when it trains.
+"""
+
+from cotmask.model import model_path
+from cotmask.pipeline import reexport
+
+
+def main() -> None:
+    """Rewrite every shipped model in place."""
+    for level in ("L1C", "L2A"):
+        for kind in ("ensemble", "distilled"):
+            path = model_path(level, kind)
+            old = path.read_bytes()
+            new = reexport(old)
+            path.write_bytes(new)
+            print(f"{path.name}: {'unchanged' if new == old else f'rewritten ({len(old)} -> {len(new)} bytes)'}")
+
+
+if __name__ == "__main__":
+    main()
