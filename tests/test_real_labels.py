@@ -7,7 +7,7 @@ import numpy as np
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "evaluation"))
-from real_labels import CLASSES, load_labels, polygon_mask, scenes  # noqa: E402
+from real_labels import COT_THRESHOLDS, CLASSES, _swept, load_labels, polygon_mask, scenes  # noqa: E402
 
 
 def test_labels_cover_every_class_with_reasons_inside_their_scenes(shared_data) -> None:
@@ -26,3 +26,19 @@ def test_polygon_mask_takes_pixel_centres_edges_included() -> None:
     expected = np.zeros((4, 5), bool)
     expected[1:3, 1:4] = True
     np.testing.assert_array_equal(m, expected)
+
+
+def test_threshold_sweep_masks_are_nested_and_include_the_shipped_classes(shared_data) -> None:
+    """The sweep's masks: a higher threshold flags a subset of a lower one, and at 0.75 (the shipped thin threshold)
+    the mask is exactly predict's thin-or-opaque class."""
+    import cotmask
+
+    toa, bands = scenes(shared_data)[("eolearn", 0)]
+    masks = _swept(toa, bands)
+    for kind in ("distilled", "ensemble"):
+        seq = [masks[f"cotmask L1C {kind} @ {t}"] for t in COT_THRESHOLDS]
+        assert all((hi <= lo).all() for lo, hi in zip(seq, seq[1:])) and seq[0].sum() > seq[-1].sum()
+        model = cotmask.load_model("L1C", kind)
+        x = toa[..., [bands.index(b) for b in model.bands]].reshape(-1, len(model.bands))
+        shipped = (cotmask.predict(x, "L1C", kind)["cloud_class"] >= 1).reshape(toa.shape[:2])
+        np.testing.assert_array_equal(masks[f"cotmask L1C {kind} @ 0.75"], shipped)
