@@ -64,7 +64,9 @@ def cloud_mask(cube: "xr.DataArray", context: dict | None = None, threads: int =
 
     Works eagerly on numpy-backed cubes and lazily on dask-backed ones (``xarray.apply_ufunc`` with
     ``dask="parallelized"``: each chunk is processed independently -- the input checks then decide per
-    chunk --, so a ``dask.distributed`` cluster spreads the work). ``context`` takes the UDF's keys (level,
+    chunk --, so a ``dask.distributed`` cluster spreads the work). ``threads``: chunks run at once, one thread
+    each; 0 means all CPUs for a numpy-backed cube and 1 per dask task for a dask-backed one (dask already runs
+    its tasks in parallel). ``context`` takes the UDF's keys (level,
     scale, offset, thresholds, model, ...). ``bands``: Sentinel-2 names for the band labels, a list in the
     cube's band order or a mapping {label: name} -- e.g. for ``rioxarray.open_rasterio``, which labels bands
     1..N (its ``long_name`` attribute holds the file's band descriptions, when it has them).
@@ -80,6 +82,7 @@ def cloud_mask(cube: "xr.DataArray", context: dict | None = None, threads: int =
         if len(names) != len(old):
             raise ValueError(f"bands: {len(names)} names for {len(old)} bands {old}")
         cube = cube.assign_coords({bdim: names})
+    threads = threads or (1 if cube.chunks is not None else 0)
     get = lambda level, kind, engine: load_model(level, kind, threads, engine)  # noqa: E731
     if cube.chunks is None:
         return cloud_mask_cube(cube, context, get)
