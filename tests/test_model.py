@@ -89,6 +89,19 @@ def test_results_do_not_depend_on_the_worker_threads() -> None:
     assert np.isnan(one[0][7]) and np.isfinite(np.delete(one[0], 7)).all()
 
 
+def test_cpu_count_follows_the_container_cpu_limit(tmp_path, monkeypatch) -> None:
+    import cotmask.core as core
+
+    limit = tmp_path / "cpu.max"
+    monkeypatch.setattr(core, "CGROUP_CPU_MAX", str(limit))
+    monkeypatch.setattr(core.os, "sched_getaffinity", lambda pid: set(range(64)), raising=False)
+    assert core.cpu_count() == 64  # no cgroup file: the affinity mask
+    limit.write_text("150000 100000\n")  # 1.5 CPUs
+    assert core.cpu_count() == 2 and Model(model_path("L2A", "distilled").read_bytes()).workers == 2
+    limit.write_text("max 100000\n")
+    assert core.cpu_count() == 64
+
+
 @pytest.mark.parametrize("level", ["L1C", "L2A"])
 def test_shipped_ood_score_on_new_synthetic_and_real_clear_pixels(level: str, shared_data) -> None:
     """Fresh generator samples (another seed) score like the training data (~99 % <= 1); real clear eo-learn

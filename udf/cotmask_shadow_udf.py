@@ -65,9 +65,22 @@ def canonical_band(label: str) -> str:
     return "B8A" if num == "8A" else f"B{int(num):02d}"
 
 
+#: cgroup v2 CPU limit of this container ("quota period" or "max period"), e.g. a Kubernetes pod's CPU limit
+CGROUP_CPU_MAX = "/sys/fs/cgroup/cpu.max"
+
+
 def cpu_count() -> int:
-    """The CPUs this process may run on (its affinity mask where the OS has one)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    """The CPUs this process may use: its affinity mask where the OS has one, capped by the container's cgroup CPU
+    limit (a pod limited to 2 CPUs on a 64-core node sees all 64 in its affinity mask)."""
+    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        with open(CGROUP_CPU_MAX) as f:
+            quota, period = f.read().split()[:2]
+        if quota != "max":
+            n = min(n, max(1, -(-int(quota) // int(period))))
+    except (OSError, ValueError):
+        pass
+    return n
 
 
 def parallel_map(fn: Callable, items: Iterable, workers: int) -> list:
