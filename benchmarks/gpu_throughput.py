@@ -104,12 +104,12 @@ def measure(args: argparse.Namespace) -> dict:
         opts.intra_op_num_threads = os.cpu_count() or 1
         sess = ort.InferenceSession(blob, sess_options=opts, providers=["CPUExecutionProvider"])
         chunk = 65536 if kind == "distilled" else 24576
-        r_cot, r_std = (np.concatenate(v) for v in zip(*(sess.run(None, {"reflectance": probe[s:s + chunk]})
+        r_cot, r_std = (np.concatenate(v) for v in zip(*(sess.run(["cot", "cot_std"], {"reflectance": probe[s:s + chunk]})
                                                          for s in range(0, len(probe), chunk))))
         t0 = time.perf_counter()
         sample = x[:1 << 23]
         for s in range(0, len(sample), chunk):
-            sess.run(None, {"reflectance": sample[s:s + chunk]})
+            sess.run(["cot", "cot_std"], {"reflectance": sample[s:s + chunk]})
         cpu_rate = len(sample) / (time.perf_counter() - t0)
         res.update({
             "gpu_tile_pixels_per_second": len(x) / res["gpu_tile_seconds_with_transfers"],
