@@ -21,7 +21,7 @@ from cotmask.udf_build import UDF_FILES, model_source, render, udf_dir
 from cotmask.udp import GRAPHS_DIR, udf_graph
 
 ALLOWED_IMPORTS = {"numpy", "xarray", "onnxruntime", "json", "re", "typing", "base64", "lzma", "functools", "struct", "warnings",
-                   "os", "sys", "concurrent"}
+                   "os", "sys", "concurrent", "threadpoolctl"}
 
 
 def carried(refl: np.ndarray, level: str, kind: str = DEFAULT_MODEL, engine: str | None = None) -> dict:

@@ -16,7 +16,7 @@ import re
 import sys
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import xarray as xr
@@ -31,6 +31,10 @@ try:
     import onnxruntime as ort
 except ImportError:  # e.g. CDSE's default UDF runtime: the numpy engine runs the same ONNX graph
     ort = None
+try:  # lets the numpy engine run chunks on worker threads with single-threaded BLAS (optional)
+    from threadpoolctl import threadpool_limits
+except ImportError:
+    threadpool_limits = None
 
 LEVELS = ("L1C", "L2A")
 MODEL_KINDS = ("ensemble", "distilled")
@@ -98,14 +102,17 @@ class Model:
     def __init__(self, onnx_bytes: bytes, threads: int = 0, engine: str | None = None) -> None:
         """Load ``onnx_bytes`` with ``engine`` (onnxruntime or numpy; None: onnxruntime when importable).
 
-        ``threads``: chunks processed at once, each on one thread (0: the CPUs this process may use)."""
+        ``threads``: chunks processed at once, each on one thread (0: the CPUs this process may use; for the numpy
+        engine without ``threadpoolctl`` 1, and numpy's BLAS threads share out the matrix products)."""
         engine = engine or ("onnxruntime" if ort is not None else "numpy")
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
         #: parallel chunks. Whole chunks on threads (onnxruntime and numpy release the GIL) rather than one chunk's
         #: matrix products split over threads: the checks, the ood score and the output writes run in parallel too,
         #: and the small (chunk x 64) products need no synchronisation (benchmarks/results.md: ~2x on 2 cores)
-        self.workers = int(threads) or cpu_count()
+        #: numpy's BLAS threads busy-wait between the small products, so worker threads beside them ran no faster
+        #: (numpy engine, 2 cores: ~450 s a tile either way; ~270 s with 2 workers and single-threaded BLAS)
+        self.workers = int(threads) or (cpu_count() if engine == "onnxruntime" or threadpool_limits else 1)
         if engine == "onnxruntime":
             if ort is None:
                 raise ValueError("engine 'onnxruntime' requested but onnxruntime is not installed; use engine 'numpy'")
@@ -165,7 +172,7 @@ class Model:
         chunk_size = chunk_size or self.chunk_size
         starts = range(0, n, chunk_size)
         if check:
-            check_bulk(sum(parallel_map(lambda s: bulk_counts(x[s:s + chunk_size]), starts, self.workers)), what)
+            check_bulk(sum(self.map(lambda s: bulk_counts(x[s:s + chunk_size]), starts)), what)
         outs = [np.full(n, np.nan, dtype=np.float32) for _ in range(3 if with_ood else 2)]
 
         def chunk(s: int) -> None:
@@ -179,8 +186,16 @@ class Model:
                     else:
                         out[s:s + len(block)][ok] = values
 
-        parallel_map(chunk, starts, self.workers)
+        self.map(chunk, starts)
         return tuple(outs)
+
+    def map(self, fn: Callable, items: Sequence) -> list:
+        """``parallel_map`` on the model's worker threads; for the numpy engine with BLAS single-threaded meanwhile
+        (where ``threadpoolctl`` is installed)."""
+        if self.engine == "numpy" and self.workers > 1 and len(items) > 1 and threadpool_limits:
+            with threadpool_limits(1, user_api="blas"):
+                return parallel_map(fn, items, self.workers)
+        return parallel_map(fn, items, self.workers)
 
 
 def bulk_counts(x: np.ndarray) -> np.ndarray:
@@ -420,7 +435,7 @@ def cloud_mask_cube(cube: xr.DataArray, context: dict | None, get_model: Callabl
         return bulk_counts(refl), dark, int(np.isfinite(cls).sum()), int((cls == 2).sum())
 
     # one pass, chunks on the model's worker threads; the bulk verdict covers the whole cube, whatever the chunking
-    parts = parallel_map(one_chunk, slices, model.workers)
+    parts = model.map(one_chunk, slices)
     counts = sum((p[0] for p in parts), np.zeros(3, dtype=np.int64))
     dark = np.fmin.reduce([p[1] for p in parts]) if parts else np.full(len(tell), np.inf)
     n_valid, n_opaque = sum(p[2] for p in parts), sum(p[3] for p in parts)
