@@ -20,6 +20,8 @@ from cotmask.synth import S2_BANDS, SURFACES, generate
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "<!-- METRICS:BEGIN -->", "<!-- METRICS:END -->"
+#: TOA NDSI bin edges of the snow false-cloud table
+NDSI_EDGES = (0.4, 0.6)
 
 
 def s2cloudless_cloudy(toa: np.ndarray) -> np.ndarray | None:
@@ -55,6 +57,8 @@ def evaluate(n: int, seed: int) -> tuple[dict, str]:
     snow = d["surface"] == SURFACES.index("snow_ice")
     thin = true_cls == 1
     cloudless, haze = d["cot"] == 0, (d["cot"] > 0) & (d["cot"] < thin_t)
+    toa = lambda band: d["toa"][:, S2_BANDS.index(band)]  # noqa: E731
+    ndsi_bin = np.digitize((toa("B03") - toa("B11")) / (toa("B03") + toa("B11")), NDSI_EDGES)
     results, md = {}, []
     methods = {}
     for level in ("L1C", "L2A"):
@@ -74,6 +78,8 @@ def evaluate(n: int, seed: int) -> tuple[dict, str]:
                "snow_cloudless_false_cloud_rate": float(np.mean(r["cloud_class"][snow & cloudless] >= 1)),
                "cloudless_false_cloud_rate": float(np.mean(r["cloud_class"][cloudless] >= 1)),
                "haze_flagged_rate": float(np.mean(r["cloud_class"][haze] >= 1)),
+               "snow_cloudless_false_cloud_by_ndsi": [float(np.mean(r["cloud_class"][snow & cloudless & (ndsi_bin == i)] >= 1))
+                                                      for i in range(len(NDSI_EDGES) + 1)],
                "cot_mae": mae_per_bin(d["cot"], r["cot"]).to_dict("records"),
                "per_surface": {s: detection_rates(cloudy[d["surface"] == i], r["cloud_class"][d["surface"] == i] >= 1)
                                for i, s in enumerate(SURFACES)}}
@@ -110,6 +116,14 @@ def evaluate(n: int, seed: int) -> tuple[dict, str]:
              **{f"L2A {k}": v for k, v in results["cotmask L2A ensemble"]["per_surface"][s].items()
                 if k in ("recall", "false_cloud_rate")}} for s in SURFACES]
     md.append(pd.DataFrame(rows).round(3).to_markdown(index=False))
+    labels = [f"NDSI < {NDSI_EDGES[0]}", *(f"{a} to {b}" for a, b in zip(NDSI_EDGES, NDSI_EDGES[1:])),
+              f"NDSI >= {NDSI_EDGES[-1]}"]
+    md.append("\n\nCloud-free snow/ice flagged, by its TOA NDSI ((B03 - B11) / (B03 + B11)): the false clouds sit on "
+              "snow whose SWIR is bright (fine-grained, impure or partial snow), which a thin cloud over snow resembles:\n")
+    md.append(pd.DataFrame({"TOA NDSI": labels, "samples": [int(np.sum(snow & cloudless & (ndsi_bin == i)))
+                                                           for i in range(len(labels))],
+                            **{k.removeprefix("cotmask "): v["snow_cloudless_false_cloud_by_ndsi"] for k, v in results.items()
+                               if k.startswith("cotmask") and "fp16" not in k}}).round(3).to_markdown(index=False))
     return results, "\n".join(md)
 
 
