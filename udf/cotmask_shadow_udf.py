@@ -111,7 +111,7 @@ class Model:
         #: matrix products split over threads: the checks, the ood score and the output writes run in parallel too,
         #: and the small (chunk x 64) products need no synchronisation (benchmarks/results.md: ~2x on 2 cores)
         #: numpy's BLAS threads busy-wait between the small products, so worker threads beside them ran no faster
-        #: (numpy engine, 2 cores: ~450 s a tile either way; ~270 s with 2 workers and single-threaded BLAS)
+        #: (numpy engine, 2 cores: ~370-480 s a tile either way; 240-335 s with 2 workers and single-threaded BLAS)
         self.workers = int(threads) or (cpu_count() if engine == "onnxruntime" or threadpool_limits else 1)
         if engine == "onnxruntime":
             if ort is None:
