@@ -23,7 +23,7 @@ from cotmask.core import DEFAULT_MODEL, MODEL_KINDS
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from run_evaluation import DEFAULT_DATA, threshold_baseline  # noqa: E402
+from run_evaluation import DEFAULT_DATA, cot_of, s2cloudless_probs, threshold_baseline  # noqa: E402
 
 S2_BANDS = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12")
 UKIS_BANDS = ("B02", "B03", "B04", "B08", "B11", "B12")
@@ -153,16 +153,11 @@ def _swept(toa: np.ndarray, bands: tuple[str, ...]) -> dict[str, np.ndarray]:
     if bands != S2_BANDS:
         return out
     for kind in MODEL_KINDS:
-        model = cotmask.load_model("L1C", kind)
-        x = toa[..., [bands.index(b) for b in model.bands]].reshape(-1, len(model.bands))
-        cot = cotmask.predict(x, "L1C", kind)["cot"].reshape(toa.shape[:2])
+        cot = cot_of(toa, "L1C", kind)
         out.update({f"cotmask L1C {kind} @ {t}": cot >= t for t in COT_THRESHOLDS})
-    try:
-        from s2cloudless import S2PixelCloudDetector
-    except ImportError:
-        return out
-    prob = S2PixelCloudDetector(all_bands=True).get_cloud_probability_maps(toa[None].astype(np.float32))[0]
-    out.update({f"s2cloudless @ {t}": prob > t for t in PROB_THRESHOLDS})
+    prob = s2cloudless_probs(toa[None])
+    if prob is not None:
+        out.update({f"s2cloudless @ {t}": prob[0] > t for t in PROB_THRESHOLDS})
     return out
 
 

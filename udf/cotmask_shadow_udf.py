@@ -148,15 +148,12 @@ class Model:
         #: caches at 8192 per worker (65536 was ~25 % slower)
         members = int(self.metadata.get("members", 1))
         self.chunk_size = max(4096, 24576 // self.workers) if members > 1 else 8192
-        names = [o.name for o in self.session.get_outputs()] if engine == "onnxruntime" else self.session.outputs
-        #: the graph computes the out-of-distribution score (output ``ood``, ``export.to_onnx_bytes``): the distance of
-        #: the standardised input to the nearest centroid of the training inputs (k-means codebook in the metadata),
-        #: divided by the 99th percentile of that distance over the training samples. <= 1: as close to the training
-        #: data as 99 % of it; 2: twice that distance. A model without a codebook gives NaN.
-        self.has_ood = "ood" in names
 
     def _infer(self, block: np.ndarray) -> tuple[np.ndarray, ...]:
-        """The graph outputs (cot, cot_std[, ood]) for clean rows ``block``."""
+        """The graph outputs (cot, cot_std[, ood]) for clean rows ``block``. ``ood`` (``export.to_onnx_bytes``): the
+        distance of the standardised input to the nearest centroid of the training inputs (k-means codebook in the
+        metadata) divided by the 99th percentile of that distance over the training samples; <= 1: as close to the
+        training data as 99 % of it, 2: twice that distance. A graph without it (no codebook) leaves ``ood`` NaN."""
         if self.engine == "onnxruntime":
             return tuple(self.session.run(None, {self.input_name: block}))
         return tuple(self.session.run({self.input_name: block}))
