@@ -22,8 +22,8 @@ if [ "$cmd" = test ] && ! ldconfig -p | grep -q "libgfortran.so.5 "; then
   # 6S (the drift check of the committed atmosphere tables) is a Fortran program
   echo "installing libgfortran5 (Debian)"; apt-get update -qq && apt-get install -y -qq libgfortran5 >/dev/null
 fi
-extras="local"
-[ "$cmd" = test ] && extras="local,test"
+extras="demo"
+[ "$cmd" = test ] && extras="test"
 stamp=".venv/.cotmask-$(sha1sum pyproject.toml | cut -c1-12)-${extras/,/-}"
 # pip quietly, with a line every 20 s so a first install (1-2 min) does not look hung; pip's notes about
 # package-index locations this machine does not have are not the user's problem and are left out

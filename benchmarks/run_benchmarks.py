@@ -49,8 +49,8 @@ def _current_rss_mib() -> float:
 
 def _block(level: str) -> np.ndarray:
     """A cached block of 1M synthetic L1C/L2A pixels (reflectance) in the model's band order."""
-    from cotmask.pipeline import level_inputs
-    from cotmask.synth import generate
+    from cotmask.training.pipeline import level_inputs
+    from cotmask.training.synth import generate
 
     CACHE.mkdir(exist_ok=True)
     path = CACHE / f"block_{level}.npy"
@@ -80,8 +80,8 @@ def worker(name: str, args: dict) -> dict:
     if name == "udf":
         import xarray as xr
 
-        from cotmask.core import cloud_mask_cube
-        from cotmask.model import load_model
+        from cotmask.core.cube import cube_outputs
+        from cotmask.core.shipped import load_model
 
         side = int(np.sqrt(n))
         block = _block(args["level"])
@@ -92,12 +92,14 @@ def worker(name: str, args: dict) -> dict:
         cube = xr.DataArray(arr, dims=("bands", "y", "x"), coords={"bands": bands})
         base = _current_rss_mib()
         t = time.perf_counter()
-        cloud_mask_cube(cube, {"scale": 1.0, "model": args["kind"]}, lambda lv, k, e: load_model(lv, k, args["threads"], e))
+        cube_outputs(
+            cube, {"scale": 1.0, "model": args["kind"]}, lambda lv, k, e: load_model(lv, k, args["threads"], e)
+        )
         return {"seconds": time.perf_counter() - t, "input_mib": cube.nbytes / 2**20, "overhead_mib": _rss_mib() - base}
     if name == "s2cloudless":
         from s2cloudless import S2PixelCloudDetector
 
-        from cotmask.synth import generate
+        from cotmask.training.synth import generate
 
         toa = np.resize(generate(min(n, 200_000), seed=4242)["toa"], (n, 13)).astype(np.float32)
         det = S2PixelCloudDetector(threshold=0.4, all_bands=True)
@@ -119,7 +121,7 @@ def worker(name: str, args: dict) -> dict:
         from distributed import Client, LocalCluster
 
         import cotmask
-        from cotmask.model import load_model
+        from cotmask.core.shipped import load_model
 
         bands = list(load_model("L2A").bands)
         side, chunk = int(np.sqrt(n)), args["chunk"]
@@ -129,11 +131,14 @@ def worker(name: str, args: dict) -> dict:
             h, w = loc[1][1] - loc[1][0], loc[2][1] - loc[2][0]
             return np.ascontiguousarray(_pixels("L2A", h * w).T.reshape(len(bands), h, w))
 
-        arr = da.map_blocks(make, chunks=((len(bands),), (chunk,) * (side // chunk), (chunk,) * (side // chunk)),
-                            dtype=np.float32)
+        arr = da.map_blocks(
+            make, chunks=((len(bands),), (chunk,) * (side // chunk), (chunk,) * (side // chunk)), dtype=np.float32
+        )
         cube = xr.DataArray(arr, dims=("bands", "y", "x"), coords={"bands": bands})
-        with LocalCluster(n_workers=args["workers"], threads_per_worker=1, processes=True, dashboard_address=None) as c, \
-                Client(c):
+        with (
+            LocalCluster(n_workers=args["workers"], threads_per_worker=1, processes=True, dashboard_address=None) as c,
+            Client(c),
+        ):
             lazy = cotmask.cloud_mask(cube, {"scale": 1.0, "model": args["kind"]}, threads=1)
             lazy.isel(y=slice(0, chunk), x=slice(0, chunk)).compute()  # warm the workers
             t = time.perf_counter()
@@ -142,20 +147,24 @@ def worker(name: str, args: dict) -> dict:
     if name == "demo":
         out = CACHE / "demo_out"
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "cotmask.cli", "demo", "--output", str(out)], check=True,
-                       capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "cotmask.cli", "demo", "--output", str(out)], check=True, capture_output=True
+        )
         return {"seconds": time.perf_counter() - t}
     if name == "graphs":
-        from cotmask.data import to_dn, write_collection
-        from cotmask.local import run_graph_locally
-        from cotmask.samples import synthetic_timeseries, synthetic_worldcover
+        from cotmask.local.harness import run_graph_locally
+        from cotmask.samples.real import to_dn, write_collection
+        from cotmask.samples.synthetic import synthetic_timeseries, synthetic_worldcover
         from cotmask.udp import PROCESSES, call_graph, published_udps
 
         folder = CACHE / "graphs"
         cube, truth = synthetic_timeseries("L2A")
         coll = write_collection(to_dn(cube), folder / "series.nc")
         worldcover = write_collection(synthetic_worldcover(truth), folder / "worldcover.nc")
-        poly = {"type": "Polygon", "coordinates": [[[15.0, 59.98], [15.01, 59.98], [15.01, 59.99], [15.0, 59.99], [15.0, 59.98]]]}
+        poly = {
+            "type": "Polygon",
+            "coordinates": [[[15.0, 59.98], [15.01, 59.98], [15.01, 59.99], [15.0, 59.99], [15.0, 59.98]]],
+        }
         times = {}
         for m in PROCESSES:
             names = {q.name for q in m.parameters()}
@@ -164,8 +173,13 @@ def worker(name: str, args: dict) -> dict:
                 extra["worldcover_collection"] = str(worldcover)
             if "scl_collection" in names:
                 extra["scl_collection"] = str(coll)
-            graph = call_graph(m.PROCESS_ID, collection_id=str(coll), spatial_extent=None,
-                                  temporal_extent=["2024-05-01", "2024-08-01"], **extra)
+            graph = call_graph(
+                m.PROCESS_ID,
+                collection_id=str(coll),
+                spatial_extent=None,
+                temporal_extent=["2024-05-01", "2024-08-01"],
+                **extra,
+            )
             t = time.perf_counter()
             run_graph_locally(graph, folder, published_udps())
             times[m.PROCESS_ID] = time.perf_counter() - t
@@ -175,7 +189,11 @@ def worker(name: str, args: dict) -> dict:
 
 def run(name: str, **args) -> dict:
     """Run a scenario in a subprocess; returns its measurements plus the peak RSS of that process."""
-    env = {**os.environ, "OMP_NUM_THREADS": str(args.get("threads", 2)), "OPENBLAS_NUM_THREADS": str(args.get("threads", 2))}
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": str(args.get("threads", 2)),
+        "OPENBLAS_NUM_THREADS": str(args.get("threads", 2)),
+    }
     cmd = [sys.executable, __file__, "--worker", name, json.dumps(args)]
     p = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if p.returncode:
@@ -205,8 +223,15 @@ def benchmark(quick: bool, full_ensemble: bool = False) -> dict:
         add(run("predict", level="L2A", kind="ensemble", pixels=full, threads=2, tag="full"))
     add(run("s2cloudless", pixels=sub // 4, threads=2))
     for workers in (1, 2):
-        add(run("dask", workers=workers, kind="distilled", pixels=(1000 if quick else 4000) ** 2,
-                chunk=250 if quick else 1000))
+        add(
+            run(
+                "dask",
+                workers=workers,
+                kind="distilled",
+                pixels=(1000 if quick else 4000) ** 2,
+                chunk=250 if quick else 1000,
+            )
+        )
     add(run("graphs", threads=2))
     add(run("demo", threads=2))
     for x in r["runs"]:
@@ -214,14 +239,15 @@ def benchmark(quick: bool, full_ensemble: bool = False) -> dict:
             x["pixels_per_second"] = rate(x["pixels"], x["seconds"])
             x["seconds_full_tile"] = TILE * TILE / x["pixels_per_second"]
     r["sgemm_flops_per_second_2threads"] = peak
-    r["flop_bound_pixels_per_second"] = {f"{kind}_L2A": peak / flops_per_pixel(*architecture("L2A", kind))
-                                         for kind in ("ensemble", "distilled")}
+    r["flop_bound_pixels_per_second"] = {
+        f"{kind}_L2A": peak / flops_per_pixel(*architecture("L2A", kind)) for kind in ("ensemble", "distilled")
+    }
     return r
 
 
 def architecture(level: str, kind: str) -> tuple[int, tuple[int, ...], int]:
     """(inputs, hidden sizes, members) of a shipped model, from its metadata."""
-    from cotmask.model import load_model
+    from cotmask.core.shipped import load_model
 
     m = load_model(level, kind)
     return len(m.bands), tuple(m.metadata["training"]["config"]["hidden"]), int(m.metadata["members"])
@@ -231,7 +257,7 @@ def summary(r: dict) -> str:
     """Markdown table and the ratios the targets speak about."""
     import pandas as pd
 
-    from cotmask.core import DEFAULT_MODEL
+    from cotmask.core.bands import DEFAULT_MODEL
 
     rows = [{k: v for k, v in x.items() if k not in ("seconds_per_graph",)} for x in r["runs"]]
     df = pd.DataFrame(rows)
@@ -242,16 +268,24 @@ def summary(r: dict) -> str:
     udf2 = get(scenario="udf", kind="distilled", threads=2)
     ens_udf = get(scenario="udf", kind="ensemble", level="L2A", threads=2)
     out_mib = lambda n: 4 * 4 * n / 2**20  # noqa: E731  four float32 output bands
-    # ensemble above its input for a full tile: the intermediates measured on the sub-tile run plus a full tile's outputs
-    ens_mem = {k: get(scenario=k, kind="ensemble", level="L2A", threads=2, pixels=r["sub_pixels"]) for k in ("predict", "udf")}
+    # ensemble above its input for a full tile: the intermediates measured on the sub-tile run plus a full tile's
+    # outputs
+    ens_mem = {
+        k: get(scenario=k, kind="ensemble", level="L2A", threads=2, pixels=r["sub_pixels"]) for k in ("predict", "udf")
+    }
     ens_full = {k: v["overhead_mib"] - out_mib(v["pixels"]) + out_mib(r["tile_pixels"]) for k, v in ens_mem.items()}
-    measured = df[(df["scenario"] == "predict") & (df["kind"] == "ensemble") & (df.get("tag") == "full")] \
-        if "tag" in df else df.iloc[:0]
+    measured = (
+        df[(df["scenario"] == "predict") & (df["kind"] == "ensemble") & (df.get("tag") == "full")]
+        if "tag" in df
+        else df.iloc[:0]
+    )
     d1, d2 = get(scenario="dask", workers=1)["seconds"], get(scenario="dask", workers=2)["seconds"]
     lines = [
         f"# cotmask benchmarks{' (quick, tiny sizes: not the targets)' if r['quick'] else ''}\n",
-        f"Machine: {r['cpu_count']} CPU cores; measured sgemm rate {r['sgemm_flops_per_second_2threads'] / 1e9:.1f} GFLOP/s (2 threads).\n",
-        "| target | measured | ratio / verdict |", "|---|---|---|",
+        f"Machine: {r['cpu_count']} CPU cores; measured sgemm rate "
+        f"{r['sgemm_flops_per_second_2threads'] / 1e9:.1f} GFLOP/s (2 threads).\n",
+        "| target | measured | ratio / verdict |",
+        "|---|---|---|",
         f"| distilled L2A full tile < 60 s on 2 cores | {dist2['seconds_full_tile']:.1f} s (predict), "
         f"{udf2['seconds_full_tile']:.1f} s (UDF) | {'met' if udf2['seconds_full_tile'] < 60 else 'NOT met'} |",
         f"| distilled ≥ 10× s2cloudless pixel rate | {dist2['pixels_per_second'] / 1e6:.2f} vs {s2c / 1e6:.3f} Mpx/s "
@@ -259,7 +293,8 @@ def summary(r: dict) -> str:
         f"| ensemble within 3× of the FLOP bound | {ens2['pixels_per_second'] / 1e6:.3f} vs bound "
         f"{r['flop_bound_pixels_per_second']['ensemble_L2A'] / 1e6:.3f} Mpx/s | "
         f"{r['flop_bound_pixels_per_second']['ensemble_L2A'] / ens2['pixels_per_second']:.2f}× slower than the bound |",
-        f"| UDF peak memory < 2 GiB (above its input) | {udf2['overhead_mib']:.0f} MiB (input {udf2['input_mib']:.0f} MiB) "
+        f"| UDF peak memory < 2 GiB (above its input) | {udf2['overhead_mib']:.0f} MiB (input "
+        f"{udf2['input_mib']:.0f} MiB) "
         f"| {'met' if udf2['overhead_mib'] < 2048 else 'NOT met'} |",
         f"| model v2: ensemble full tile ≤ 2 GiB above its input (predict, cloud_mask/UDF) | "
         f"{ens_full['predict']:.0f} / {ens_full['udf']:.0f} MiB (sub-tile intermediates + full-tile outputs)"
@@ -268,19 +303,32 @@ def summary(r: dict) -> str:
         f"| model v2: the default model ({DEFAULT_MODEL}, L2A) through the UDF ≥ 20× s2cloudless | "
         f"{udf2['pixels_per_second'] / 1e6:.3f} vs {s2c / 1e6:.3f} Mpx/s | {udf2['pixels_per_second'] / s2c:.1f}× "
         f"({'met' if udf2['pixels_per_second'] / s2c >= 20 else 'NOT met'}; the ensemble through the UDF: "
-        f"{ens_udf['pixels_per_second'] / s2c:.1f}×, its FLOP bound {r['flop_bound_pixels_per_second']['ensemble_L2A'] / s2c:.1f}×) |",
+        f"{ens_udf['pixels_per_second'] / s2c:.1f}×, its FLOP bound "
+        f"{r['flop_bound_pixels_per_second']['ensemble_L2A'] / s2c:.1f}×) |",
         f"| model v2: small model full tile ≤ 10 s on 2 cores | {dist2['seconds_full_tile']:.1f} s (predict), "
         f"{udf2['seconds_full_tile']:.1f} s (UDF), incl. the ood band; FLOP bound of the network alone "
         f"{r['tile_pixels'] / r['flop_bound_pixels_per_second']['distilled_L2A']:.1f} s | "
         f"{'met' if udf2['seconds_full_tile'] <= 10 else 'NOT met'} |",
         f"| model v2: distilled full tile ≤ 2 GiB above its input (predict, UDF) | {dist2['overhead_mib']:.0f} / "
-        f"{udf2['overhead_mib']:.0f} MiB | {'met' if max(dist2['overhead_mib'], udf2['overhead_mib']) <= 2048 else 'NOT met'} |",
+        f"{udf2['overhead_mib']:.0f} MiB | "
+        f"{'met' if max(dist2['overhead_mib'], udf2['overhead_mib']) <= 2048 else 'NOT met'} |",
         f"| dask: near-linear speed-up, 1 → 2 workers | {d1:.2f} s → {d2:.2f} s | {d1 / d2:.2f}× |",
-        "", "## All runs", "", df.round(4).to_markdown(index=False), "",
-        "## Local execution of each process graph (generated 6-date 64 × 64 series)", "",
-        *[f"- {k}: {v:.2f} s" for x in r["runs"] if x["scenario"] == "graphs" for k, v in x["seconds_per_graph"].items()],
+        "",
+        "## All runs",
+        "",
+        df.round(4).to_markdown(index=False),
+        "",
+        "## Local execution of each process graph (generated 6-date 64 × 64 series)",
+        "",
+        *[
+            f"- {k}: {v:.2f} s"
+            for x in r["runs"]
+            if x["scenario"] == "graphs"
+            for k, v in x["seconds_per_graph"].items()
+        ],
         f"- demo end to end (`cotmask demo`): {get(scenario='demo')['seconds']:.1f} s",
-        "", "GPU: `benchmarks/gpu_throughput.py` on a machine with a GPU writes `benchmarks/gpu_results.md` "
+        "",
+        "GPU: `benchmarks/gpu_throughput.py` on a machine with a GPU writes `benchmarks/gpu_results.md` "
         "(PyTorch on CUDA against onnxruntime on the same machine's CPU cores).",
     ]
     return "\n".join(lines) + "\n"

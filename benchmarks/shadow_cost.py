@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 import cotmask
-from cotmask.shadow import shadow_mask
+from cotmask.udf.shadow import shadow_mask
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parents[1] / "shared" / "data" / "ukis_csmask" / "sentinel2.npz"
@@ -41,7 +41,7 @@ def main() -> None:
     x = inner[..., [src[b] for b in l2a]].reshape(-1, len(l2a))
     cls = cotmask.predict(img[..., [src[b] for b in l2a]].reshape(-1, len(l2a)), "L2A", "distilled")["cloud_class"]
     cls = np.tile(cls.reshape(512, 512), (6, 6))
-    res = {"output_pixels": 2048 ** 2, "shadow_input_pixels": 3072 ** 2}
+    res = {"output_pixels": 2048**2, "shadow_input_pixels": 3072**2}
     res["cloud_mask_distilled_s"] = best_of(lambda: cotmask.predict(x, "L2A", "distilled"))
     res["cloud_mask_ensemble_s"] = best_of(lambda: cotmask.predict(x, "L2A", "ensemble"), 2)
     res["shadow_step_s"] = best_of(lambda: shadow_mask(window[..., 1], window[..., 3], window[..., 4], cls, 10.0))

@@ -1,10 +1,10 @@
 """(b) Publish the cotmask UDPs to your account, then use one with datacube_from_process.
 
-    python client_examples/publish_udps.py --dry-run   # list what would be published
-    python client_examples/publish_udps.py             # save_user_defined_process for each UDP
+python client_examples/publish_udps.py --dry-run   # list what would be published
+python client_examples/publish_udps.py             # save_user_defined_process for each UDP
 """
 
-from cotmask.client import connect, example_parser
+from cotmask.client.examples import connect, example_parser
 from cotmask.udp import published_udps
 
 
@@ -16,13 +16,22 @@ def main() -> None:
         names = [q["name"] for q in udp["parameters"]]
         print(f"{udp['id']}: {udp['summary']}\n  parameters: {', '.join(names)}")
         if conn is not None:
-            conn.save_user_defined_process(udp["id"], udp["process_graph"], parameters=udp["parameters"],
-                                           summary=udp["summary"], description=udp["description"],
-                                           returns=udp["returns"], categories=udp["categories"], public=True)
+            conn.save_user_defined_process(
+                udp["id"],
+                udp["process_graph"],
+                parameters=udp["parameters"],
+                summary=udp["summary"],
+                description=udp["description"],
+                returns=udp["returns"],
+                categories=udp["categories"],
+                public=True,
+            )
             print(f"  published as {udp['id']} (namespace 'user')")
     if conn is not None:
-        print("use: connection.datacube_from_process('cotmask_cloud_mask', namespace='user', spatial_extent=..., "
-              "temporal_extent=...)")
+        print(
+            "use: connection.datacube_from_process('cotmask_cloud_mask', namespace='user', spatial_extent=..., "
+            "temporal_extent=...)"
+        )
 
 
 if __name__ == "__main__":

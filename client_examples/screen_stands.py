@@ -1,13 +1,13 @@
 """(d) Which scenes are worth downloading? Cloudy fraction per date for forest stands from a GeoPackage.
 
-    python client_examples/screen_stands.py stands.gpkg --dry-run
-    python client_examples/screen_stands.py stands.gpkg --max-cloud 0.1     # table sorted by usability
+python client_examples/screen_stands.py stands.gpkg --dry-run
+python client_examples/screen_stands.py stands.gpkg --max-cloud 0.1     # table sorted by usability
 """
 
 import geopandas as gpd
 
-from cotmask.client import connect, example_parser, print_graph, udp_cube
-from cotmask.udp import screening_table
+from cotmask.client.examples import connect, example_parser, print_graph, udp_cube
+from cotmask.client.screening_table import screening_table
 
 
 def main() -> None:
@@ -21,9 +21,15 @@ def main() -> None:
     stands = gpd.read_file(a.stands).to_crs("EPSG:4326")
     west, south, east, north = stands.total_bounds
     conn = None if a.dry_run else connect(a.backend, a.basic_auth)
-    cube = udp_cube("cotmask_scene_screening", a.namespace, conn, geometries=stands,
-                    spatial_extent={"west": west, "south": south, "east": east, "north": north},
-                    temporal_extent=[a.start, a.end], resolution=60)
+    cube = udp_cube(
+        "cotmask_scene_screening",
+        a.namespace,
+        conn,
+        geometries=stands,
+        spatial_extent={"west": west, "south": south, "east": east, "north": north},
+        temporal_extent=[a.start, a.end],
+        resolution=60,
+    )
     if a.dry_run:
         print_graph(cube)
         return

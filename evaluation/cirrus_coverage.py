@@ -5,7 +5,7 @@
 Real: pixels of the s2cloudless 13-band scene over water and over vegetation, brightening measured against the
 median clear pixel of the same surface (B10 < 0.002). Synthetic: thin clouds (COT 0.2-3) over forest and water,
 cloudy minus clear of the same sample, with the v1 cloud sampling (ice tops 6-12 km, fixed 2 km vapour scale
-height, reflection at the top) and the v2 sampling of ``cotmask.synth.generate``.
+height, reflection at the top) and the v2 sampling of ``cotmask.training.synth.generate``.
 """
 
 import argparse
@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from cotmask.synth import SURFACES
-from cotmask.synth.atmosphere import cloudy_toa
-from cotmask.synth.generator import sample_clouds, sample_conditions
-from cotmask.synth.surfaces import sample_surfaces
+from cotmask.training.synth import SURFACES
+from cotmask.training.synth.atmosphere import cloudy_toa
+from cotmask.training.synth.generator import sample_clouds, sample_conditions
+from cotmask.training.synth.surfaces import sample_surfaces
 
 HERE = Path(__file__).resolve().parent
 B02, B08, B10, B11 = 1, 7, 10, 11
@@ -68,27 +68,35 @@ def main() -> None:
     fig, ax = plt.subplots(1, 2, figsize=(12, 5), constrained_layout=True, sharey=True)
     for axis, v1 in zip(ax, (True, False)):
         syn = synthetic_pairs(30_000, v1)
-        axis.hexbin(syn[:, 0], syn[:, 1], gridsize=60, extent=(0, 0.25, 0, 0.12), bins="log", cmap="Greys",
-                    mincnt=1)
+        axis.hexbin(syn[:, 0], syn[:, 1], gridsize=60, extent=(0, 0.25, 0, 0.12), bins="log", cmap="Greys", mincnt=1)
         for (name, pts), colour in zip(real.items(), ("tab:blue", "tab:green")):
             sub = pts[np.random.default_rng(0).choice(len(pts), min(len(pts), 3000), replace=False)]
             axis.scatter(sub[:, 0], sub[:, 1], s=2, alpha=0.3, color=colour, label=f"real cirrus over {name}")
         ratio = np.percentile(syn[:, 1] / np.maximum(syn[:, 0], 1e-6), [5, 50, 95])
-        axis.set_title(f"generator {'v1' if v1 else 'v2'} (grey): dB10/dB02 5/50/95 % = "
-                       f"{ratio[0]:.2f} / {ratio[1]:.2f} / {ratio[2]:.2f}", fontsize=9)
+        axis.set_title(
+            f"generator {'v1' if v1 else 'v2'} (grey): dB10/dB02 5/50/95 % = "
+            f"{ratio[0]:.2f} / {ratio[1]:.2f} / {ratio[2]:.2f}",
+            fontsize=9,
+        )
         axis.set_xlim(0, 0.25)
         axis.set_ylim(0, 0.12)
         axis.set_xlabel("visible brightening dB02 (TOA reflectance)")
     ax[0].set_ylabel("cirrus-band brightening dB10")
     ax[0].legend(loc="upper left", markerscale=5, fontsize=8)
-    fig.suptitle("Thin ice/mixed clouds: where real cirrus lies and what the generator covers "
-                 "(real: s2cloudless 1.2.2 test scene, CC BY-SA 4.0, contains modified Copernicus Sentinel data)",
-                 fontsize=9)
+    fig.suptitle(
+        "Thin ice/mixed clouds: where real cirrus lies and what the generator covers "
+        "(real: s2cloudless 1.2.2 test scene, CC BY-SA 4.0, contains modified Copernicus Sentinel data)",
+        fontsize=9,
+    )
     path = HERE / "figures" / "cirrus_coverage.png"
     fig.savefig(path, dpi=80)
     for name, pts in real.items():
-        print(name, "real dB10/dB02 percentiles 25/50/75:", np.percentile(pts[:, 1] / pts[:, 0], [25, 50, 75]).round(2),
-              f"({len(pts)} px)")
+        print(
+            name,
+            "real dB10/dB02 percentiles 25/50/75:",
+            np.percentile(pts[:, 1] / pts[:, 0], [25, 50, 75]).round(2),
+            f"({len(pts)} px)",
+        )
     print("wrote", path)
 
 

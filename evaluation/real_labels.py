@@ -19,7 +19,7 @@ import pandas as pd
 import shapely
 
 import cotmask
-from cotmask.core import DEFAULT_MODEL, MODEL_KINDS
+from cotmask.core.bands import DEFAULT_MODEL, MODEL_KINDS
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -29,7 +29,12 @@ S2_BANDS = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09"
 UKIS_BANDS = ("B02", "B03", "B04", "B08", "B11", "B12")
 LABELS = HERE / "labels" / "real_scene_labels.json"
 CLASSES = ("clear", "haze_thin", "opaque", "cloud_edge", "bright_surface", "turbid_water")
-TARGETS = {"haze_thin": (">=", 0.85), "clear": ("<=", 0.02), "bright_surface": ("<=", 0.02), "turbid_water": ("<=", 0.02)}
+TARGETS = {
+    "haze_thin": (">=", 0.85),
+    "clear": ("<=", 0.02),
+    "bright_surface": ("<=", 0.02),
+    "turbid_water": ("<=", 0.02),
+}
 
 
 def load_labels(path: Path = LABELS) -> list[dict]:
@@ -39,13 +44,15 @@ def load_labels(path: Path = LABELS) -> list[dict]:
 
 def polygon_mask(polygon: list, shape: tuple[int, int]) -> np.ndarray:
     """Pixels whose centre lies inside the [row, col] polygon (edges included)."""
-    rows, cols = np.mgrid[0:shape[0], 0:shape[1]]
+    rows, cols = np.mgrid[0 : shape[0], 0 : shape[1]]
     return shapely.intersects_xy(shapely.Polygon(polygon), rows.ravel(), cols.ravel()).reshape(shape)
 
 
 def scenes(data: Path) -> dict[tuple[str, int | None], tuple[np.ndarray, tuple[str, ...]]]:
     """(scene, index) -> (TOA reflectance (y, x, bands), band names)."""
-    out = {("s2cloudless_1.2.2", None): (np.load(data / "s2cloudless_1.2.2" / "input_arrays.npz")["s2_im"][0], S2_BANDS)}
+    out = {
+        ("s2cloudless_1.2.2", None): (np.load(data / "s2cloudless_1.2.2" / "input_arrays.npz")["s2_im"][0], S2_BANDS)
+    }
     eo = np.load(data / "eolearn" / "REFERENCE_SCENES.npy")
     out.update({("eolearn", i): (eo[i], S2_BANDS) for i in range(len(eo))})
     out[("ukis_csmask", None)] = (np.load(data / "ukis_csmask" / "sentinel2.npz")["img"], UKIS_BANDS)
@@ -79,9 +86,9 @@ def flagged(toa: np.ndarray, bands: tuple[str, ...]) -> dict[str, np.ndarray]:
     return out
 
 
-def evaluate(data: Path = DEFAULT_DATA,
-             methods: Callable[[np.ndarray, tuple[str, ...]], dict[str, np.ndarray]] | None = None
-             ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def evaluate(
+    data: Path = DEFAULT_DATA, methods: Callable[[np.ndarray, tuple[str, ...]], dict[str, np.ndarray]] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per class and method the flagged fraction of labelled pixels, and the same per polygon. ``methods(toa, bands)``
     gives the boolean masks per method of a scene (default ``flagged``: the shipped models and the peers)."""
     methods = methods or flagged
@@ -96,11 +103,22 @@ def evaluate(data: Path = DEFAULT_DATA,
         for lab in by_scene[key]:
             inside = polygon_mask(lab["polygon"], toa.shape[:2])
             for method, m in masks.items():
-                rows.append({"id": lab["id"], "class": lab["class"], "method": method, "pixels": int(inside.sum()),
-                             "flagged": int(m[inside].sum())})
+                rows.append(
+                    {
+                        "id": lab["id"],
+                        "class": lab["class"],
+                        "method": method,
+                        "pixels": int(inside.sum()),
+                        "flagged": int(m[inside].sum()),
+                    }
+                )
     per_polygon = pd.DataFrame(rows)
-    per_class = (per_polygon.groupby(["class", "method"])[["pixels", "flagged"]].sum().reset_index()
-                 .assign(fraction=lambda d: d["flagged"] / d["pixels"]))
+    per_class = (
+        per_polygon.groupby(["class", "method"])[["pixels", "flagged"]]
+        .sum()
+        .reset_index()
+        .assign(fraction=lambda d: d["flagged"] / d["pixels"])
+    )
     per_class["polygons"] = per_polygon.groupby(["class", "method"])["id"].nunique().values
     return per_class, per_polygon.assign(fraction=lambda d: d["flagged"] / d["pixels"])
 
@@ -117,8 +135,11 @@ def figure(data: Path, path: Path) -> Path:
     keys = [("s2cloudless_1.2.2", None), *[("eolearn", i) for i in range(5)], ("ukis_csmask", None)]
     fig = plt.figure(figsize=(17, 11), constrained_layout=True)
     grid = fig.add_gridspec(3, 6)
-    axes = [fig.add_subplot(grid[:, :2]), *[fig.add_subplot(grid[i // 3, 2 + i % 3]) for i in range(5)],
-            fig.add_subplot(grid[1:, 5])]
+    axes = [
+        fig.add_subplot(grid[:, :2]),
+        *[fig.add_subplot(grid[i // 3, 2 + i % 3]) for i in range(5)],
+        fig.add_subplot(grid[1:, 5]),
+    ]
     all_scenes = scenes(data)
     for ax, key in zip(axes, keys):
         toa, bands = all_scenes[key]
@@ -132,10 +153,17 @@ def figure(data: Path, path: Path) -> Path:
         ax.set_title(key[0] + (f" scene {key[1]}" if key[1] is not None else ""), fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.legend(handles=[Patch(edgecolor=c, facecolor="none", label=k) for k, c in colours.items()], loc="lower right",
-               ncol=3, fontsize=9)
-    fig.suptitle("Real-scene labels drawn by eye (true colour; data: s2cloudless 1.2.2 test scene CC BY-SA 4.0, "
-                 "eo-learn MIT, ukis-csmask Apache-2.0; contains modified Copernicus Sentinel data)", fontsize=9)
+    fig.legend(
+        handles=[Patch(edgecolor=c, facecolor="none", label=k) for k, c in colours.items()],
+        loc="lower right",
+        ncol=3,
+        fontsize=9,
+    )
+    fig.suptitle(
+        "Real-scene labels drawn by eye (true colour; data: s2cloudless 1.2.2 test scene CC BY-SA 4.0, "
+        "eo-learn MIT, ukis-csmask Apache-2.0; contains modified Copernicus Sentinel data)",
+        fontsize=9,
+    )
     fig.savefig(path, dpi=70)
     plt.close(fig)
     return path
@@ -184,33 +212,44 @@ def ood_by_class(data: Path = DEFAULT_DATA) -> pd.DataFrame:
         res = {k: v.reshape(toa.shape[:2]) for k, v in cotmask.predict(x, "L1C", "ensemble").items()}
         for lab in labels:
             inside = polygon_mask(lab["polygon"], toa.shape[:2])
-            rows += [{"class": lab["class"], "flagged": bool(c >= 1), "ood": o, "cot_std": d}
-                     for c, o, d in zip(res["cloud_class"][inside], res["ood"][inside], res["cot_std"][inside])]
+            rows += [
+                {"class": lab["class"], "flagged": bool(c >= 1), "ood": o, "cot_std": d}
+                for c, o, d in zip(res["cloud_class"][inside], res["ood"][inside], res["cot_std"][inside])
+            ]
     df = pd.DataFrame(rows)
-    out = df.groupby(["class", "flagged"]).agg(pixels=("ood", "size"), ood_median=("ood", "median"),
-                                              ood_p90=("ood", lambda v: np.percentile(v, 90)),
-                                              ood_above_1=("ood", lambda v: np.mean(v > 1)),
-                                              cot_std_median=("cot_std", "median"))
+    out = df.groupby(["class", "flagged"]).agg(
+        pixels=("ood", "size"),
+        ood_median=("ood", "median"),
+        ood_p90=("ood", lambda v: np.percentile(v, 90)),
+        ood_above_1=("ood", lambda v: np.mean(v > 1)),
+        cot_std_median=("cot_std", "median"),
+    )
     return out.reset_index()
 
 
 def report(per_class: pd.DataFrame) -> str:
     """Markdown: the per-class table with the targets and whether each is met."""
     table = per_class.pivot(index="class", columns="method", values="fraction").reindex(
-        [c for c in CLASSES if c in set(per_class["class"])])
+        [c for c in CLASSES if c in set(per_class["class"])]
+    )
     counts = per_class.groupby("class")[["polygons", "pixels"]].max()
-    lines = ["Flagged fraction of the labelled pixels per class (cloudy = thin or opaque for cotmask). Labels: "
-             "`evaluation/labels/real_scene_labels.json`, picture `evaluation/figures/real_scene_labels.png`. "
-             "Empty cells: the method cannot run on that data (cotmask needs 12 bands; the ukis tile has 6).\n",
-             table.join(counts).round(3).to_markdown(), "\n\nTargets for the default model (model v2 issue):\n"]
+    lines = [
+        "Flagged fraction of the labelled pixels per class (cloudy = thin or opaque for cotmask). Labels: "
+        "`evaluation/labels/real_scene_labels.json`, picture `evaluation/figures/real_scene_labels.png`. "
+        "Empty cells: the method cannot run on that data (cotmask needs 12 bands; the ukis tile has 6).\n",
+        table.join(counts).round(3).to_markdown(),
+        "\n\nTargets for the default model (model v2 issue):\n",
+    ]
     for cls, (op, goal) in TARGETS.items():
         if cls in table.index:
             verdicts = []
             for kind in (DEFAULT_MODEL, *(k for k in MODEL_KINDS if k != DEFAULT_MODEL)):
                 v = table.loc[cls].get(f"cotmask L1C {kind}")
                 met = v >= goal if op == ">=" else v <= goal
-                verdicts.append(f"cotmask L1C {kind}{' (default)' if kind == DEFAULT_MODEL else ''} {v:.3f}: "
-                                f"{'met' if met else 'missed'}")
+                verdicts.append(
+                    f"cotmask L1C {kind}{' (default)' if kind == DEFAULT_MODEL else ''} {v:.3f}: "
+                    f"{'met' if met else 'missed'}"
+                )
             lines.append(f"- {cls}: {op} {goal} — " + "; ".join(verdicts))
     return "\n".join(lines) + "\n"
 
@@ -223,27 +262,53 @@ def main() -> None:
     per_class, per_polygon = evaluate(a.data)
     ood = ood_by_class(a.data)
     figure(a.data, HERE / "figures" / "real_scene_labels.png")
-    ood_md = ("\n\nOut-of-distribution score (`ood`, 1 = the 99th percentile of the training samples' distance) and "
-              "ensemble spread of the L1C ensemble per class, split by whether the pixel was flagged (13-band scenes):\n\n"
-              + ood.round(3).to_markdown(index=False) + "\n")
+    ood_md = (
+        "\n\nOut-of-distribution score (`ood`, 1 = the 99th percentile of the training samples' distance) and "
+        "ensemble spread of the L1C ensemble per class, split by whether the pixel was flagged (13-band scenes):\n\n"
+        + ood.round(3).to_markdown(index=False)
+        + "\n"
+    )
     sweep = threshold_sweep(a.data)
     best = sweep[sweep["haze_thin"] >= TARGETS["haze_thin"][1]]
-    sweep_md = ("\n\nThreshold sweep (13-band scenes; cotmask: pixel flagged when COT >= threshold, the shipped thin "
-                "threshold is 0.75; s2cloudless: probability > threshold, its default 0.4). The targets ask haze_thin "
-                f">= {TARGETS['haze_thin'][1]} with clear and bright_surface <= {TARGETS['clear'][1]} at the same "
-                "threshold:\n\n" + sweep.round(3).to_markdown() + "\n\n" +
-                ("No method reaches the haze target at any threshold of the sweep.\n" if best.empty else
-                 "Where haze_thin >= 0.85, the lowest false flags per method:\n\n" + best.groupby(level="method").apply(
-                     lambda d: d.iloc[[int(np.argmin(d["clear"] + d["bright_surface"]))]]).droplevel(0).round(3)
-                 .to_markdown() + "\n"))
-    (HERE / "real_labels.md").write_text("# cotmask on real-scene labels drawn by eye\n\n" + report(per_class) + sweep_md + ood_md +
-                                         "\n\nPer polygon:\n\n" + per_polygon.pivot(
-                                             index=["id", "class"], columns="method", values="fraction").round(3)
-                                         .to_markdown() + "\n")
-    (HERE / "real_labels.json").write_text(json.dumps({"per_class": per_class.to_dict("records"),
-                                                       "ood_by_class": ood.to_dict("records"),
-                                                       "threshold_sweep": sweep.reset_index().to_dict("records"),
-                                                       "per_polygon": per_polygon.to_dict("records")}, indent=1))
+    sweep_md = (
+        "\n\nThreshold sweep (13-band scenes; cotmask: pixel flagged when COT >= threshold, the shipped thin "
+        "threshold is 0.75; s2cloudless: probability > threshold, its default 0.4). The targets ask haze_thin "
+        f">= {TARGETS['haze_thin'][1]} with clear and bright_surface <= {TARGETS['clear'][1]} at the same "
+        "threshold:\n\n"
+        + sweep.round(3).to_markdown()
+        + "\n\n"
+        + (
+            "No method reaches the haze target at any threshold of the sweep.\n"
+            if best.empty
+            else "Where haze_thin >= 0.85, the lowest false flags per method:\n\n"
+            + best.groupby(level="method")
+            .apply(lambda d: d.iloc[[int(np.argmin(d["clear"] + d["bright_surface"]))]])
+            .droplevel(0)
+            .round(3)
+            .to_markdown()
+            + "\n"
+        )
+    )
+    (HERE / "real_labels.md").write_text(
+        "# cotmask on real-scene labels drawn by eye\n\n"
+        + report(per_class)
+        + sweep_md
+        + ood_md
+        + "\n\nPer polygon:\n\n"
+        + per_polygon.pivot(index=["id", "class"], columns="method", values="fraction").round(3).to_markdown()
+        + "\n"
+    )
+    (HERE / "real_labels.json").write_text(
+        json.dumps(
+            {
+                "per_class": per_class.to_dict("records"),
+                "ood_by_class": ood.to_dict("records"),
+                "threshold_sweep": sweep.reset_index().to_dict("records"),
+                "per_polygon": per_polygon.to_dict("records"),
+            },
+            indent=1,
+        )
+    )
     print(report(per_class))
 
 

@@ -3,7 +3,6 @@
 import sys
 
 import pytest
-
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -20,22 +19,65 @@ def test_flops_per_pixel_hand_computed() -> None:
 def test_rate_and_summary_ratios() -> None:
     assert bench.rate(1000, 2.0) == 500.0
     runs = [
-        {"scenario": "predict", "kind": "distilled", "level": "L2A", "threads": 2, "pixels_per_second": 4e6,
-         "seconds_full_tile": 30.0, "overhead_mib": 100.0, "input_mib": 10.0},
-        {"scenario": "udf", "kind": "distilled", "level": "L2A", "threads": 2, "pixels_per_second": 3e6,
-         "seconds_full_tile": 40.0, "overhead_mib": 500.0, "input_mib": 5000.0},
-        {"scenario": "predict", "kind": "ensemble", "level": "L2A", "threads": 2, "pixels_per_second": 2e5,
-         "seconds_full_tile": 600.0, "overhead_mib": 50.0, "input_mib": 10.0, "pixels": 2**20},
-        {"scenario": "udf", "kind": "ensemble", "level": "L2A", "threads": 2, "pixels_per_second": 2e5,
-         "seconds_full_tile": 600.0, "overhead_mib": 80.0, "input_mib": 10.0, "pixels": 2**20},
+        {
+            "scenario": "predict",
+            "kind": "distilled",
+            "level": "L2A",
+            "threads": 2,
+            "pixels_per_second": 4e6,
+            "seconds_full_tile": 30.0,
+            "overhead_mib": 100.0,
+            "input_mib": 10.0,
+        },
+        {
+            "scenario": "udf",
+            "kind": "distilled",
+            "level": "L2A",
+            "threads": 2,
+            "pixels_per_second": 3e6,
+            "seconds_full_tile": 40.0,
+            "overhead_mib": 500.0,
+            "input_mib": 5000.0,
+        },
+        {
+            "scenario": "predict",
+            "kind": "ensemble",
+            "level": "L2A",
+            "threads": 2,
+            "pixels_per_second": 2e5,
+            "seconds_full_tile": 600.0,
+            "overhead_mib": 50.0,
+            "input_mib": 10.0,
+            "pixels": 2**20,
+        },
+        {
+            "scenario": "udf",
+            "kind": "ensemble",
+            "level": "L2A",
+            "threads": 2,
+            "pixels_per_second": 2e5,
+            "seconds_full_tile": 600.0,
+            "overhead_mib": 80.0,
+            "input_mib": 10.0,
+            "pixels": 2**20,
+        },
         {"scenario": "s2cloudless", "pixels_per_second": 2e5},
-        {"scenario": "dask", "workers": 1, "seconds": 10.0}, {"scenario": "dask", "workers": 2, "seconds": 5.5},
-        {"scenario": "graphs", "seconds_per_graph": {"g": 1.0}}, {"scenario": "demo", "seconds": 9.0},
+        {"scenario": "dask", "workers": 1, "seconds": 10.0},
+        {"scenario": "dask", "workers": 2, "seconds": 5.5},
+        {"scenario": "graphs", "seconds_per_graph": {"g": 1.0}},
+        {"scenario": "demo", "seconds": 9.0},
     ]
-    md = bench.summary({"quick": True, "cpu_count": 2, "sgemm_flops_per_second_2threads": 1.2e11, "runs": runs,
-                        "flop_bound_pixels_per_second": {"ensemble_L2A": 6e5, "distilled_L2A": 2**27 / 8},
-                        "sub_pixels": 2**20,
-                        "tile_pixels": 2**27})
+    md = bench.summary(
+        {
+            "quick": True,
+            "cpu_count": 2,
+            "sgemm_flops_per_second_2threads": 1.2e11,
+            "runs": runs,
+            "flop_bound_pixels_per_second": {"ensemble_L2A": 6e5, "distilled_L2A": 2**27 / 8},
+            "sub_pixels": 2**20,
+            "tile_pixels": 2**27,
+        }
+    )
     assert "| 20× |" in md  # 4e6 / 2e5
     assert "3.00× slower than the bound" in md  # 6e5 / 2e5
     assert "1.82×" in md  # 10 / 5.5

@@ -6,16 +6,16 @@ import sys
 
 import geopandas as gpd
 import pytest
-from shapely.geometry import box
-
 from conftest import ROOT
+from shapely.geometry import box
 
 EXAMPLES = ROOT / "client_examples"
 
 
 def dry_run(script: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(EXAMPLES / script), *args, "--dry-run"], capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, str(EXAMPLES / script), *args, "--dry-run"], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_apply_udf_example_builds_the_udf_graph() -> None:
@@ -43,8 +43,11 @@ def test_composite_example_calls_the_udp_with_valid_arguments() -> None:
 
 
 def test_screening_example_reads_stands_from_a_geopackage(tmp_path) -> None:
-    stands = gpd.GeoDataFrame({"stand": ["a", "b"]}, geometry=[box(14.50, 59.90, 14.52, 59.91), box(14.53, 59.91, 14.55, 59.92)],
-                              crs="EPSG:4326").to_crs("EPSG:3006")  # SWEREF99 TM, as Swedish stand maps are
+    stands = gpd.GeoDataFrame(
+        {"stand": ["a", "b"]},
+        geometry=[box(14.50, 59.90, 14.52, 59.91), box(14.53, 59.91, 14.55, 59.92)],
+        crs="EPSG:4326",
+    ).to_crs("EPSG:3006")  # SWEREF99 TM, as Swedish stand maps are
     gpkg = tmp_path / "stands.gpkg"
     stands.to_file(gpkg)
     r = dry_run("screen_stands.py", str(gpkg))

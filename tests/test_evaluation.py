@@ -4,9 +4,9 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import ROOT
-from cotmask.evaluation import block_ids, bootstrap_ci, confusion, detection_rates, mae_per_bin, recall_precision
+
+from cotmask.training.metrics import block_ids, bootstrap_ci, confusion, detection_rates, mae_per_bin, recall_precision
 
 
 def test_detection_rates_hand_computed() -> None:

@@ -1,21 +1,24 @@
-"""Input that used to give a silently wrong mask now gets a clear error, a warning with the fix, or a documented result."""
+"""Input that would give a silently wrong mask gets a clear error, a warning with the fix, or a documented result."""
 
 import warnings
 
 import numpy as np
 import pytest
 import xarray as xr
-
-import cotmask
-from cotmask.core import cloud_mask_cube
-from cotmask.data import s2cloudless_cube, to_dn
-from cotmask.model import load_model
-from cotmask.udp import check_arguments
 from results import assert_same_result
 
+import cotmask
+from cotmask.core.cube import cube_outputs
+from cotmask.core.shipped import load_model
+from cotmask.samples.real import s2cloudless_cube, to_dn
+from cotmask.udp import check_arguments
+
 GET = lambda lv, k, e: load_model(lv, k, engine=e)  # noqa: E731
-BASE = {"collection_id": "SENTINEL2_L2A", "spatial_extent": {"west": 15, "south": 60, "east": 15.1, "north": 60.1},
-        "temporal_extent": ["2024-05-01", "2024-08-01"]}
+BASE = {
+    "collection_id": "SENTINEL2_L2A",
+    "spatial_extent": {"west": 15, "south": 60, "east": 15.1, "north": 60.1},
+    "temporal_extent": ["2024-05-01", "2024-08-01"],
+}
 
 
 @pytest.fixture(scope="module")
@@ -28,25 +31,29 @@ def test_over_correction_verdict_does_not_depend_on_chunk_size(scene: xr.DataArr
     """0.5 % of values below -0.05, all in the first row: per-chunk checking refused it for small chunks only."""
     refl = scene.astype("float32") * 1e-4
     refl[..., :1, :] = -0.08  # 1 of 200 rows: 0.5 % of the values
-    small, large = (cloud_mask_cube(refl, {"scale": 1.0, "chunk_size": c, "model": "distilled"}, GET)
-                    for c in (1024, 10**7))  # a few rows per chunk vs the whole cube in one
+    small, large = (
+        cube_outputs(refl, {"scale": 1.0, "chunk_size": c, "model": "distilled"}, GET) for c in (1024, 10**7)
+    )  # a few rows per chunk vs the whole cube in one
     assert_same_result(small, large)
     refl[..., :4, :] = -0.08  # 2 %: refused whatever the chunking
     for chunk in (1024, 10**7):
         with pytest.raises(ValueError, match="< -0.05"):
-            cloud_mask_cube(refl, {"scale": 1.0, "chunk_size": chunk, "model": "distilled"}, GET)
+            cube_outputs(refl, {"scale": 1.0, "chunk_size": chunk, "model": "distilled"}, GET)
 
 
-@pytest.mark.parametrize("context,match", [
-    ({"thin_threshold": -0.5}, r"thin_threshold=-0.5 is outside \(0, 50\]"),
-    ({"opaque_threshold": 1e9}, r"opaque_threshold=1000000000.0 is outside"),
-    ({"scale": 1e-5}, "scale=1e-05 fits no Sentinel-2 convention"),
-    ({"thin_threshold": "0.5"}, r"thin_threshold must be a number, got '0.5' \(str\)"),
-    ({"offset": "-1000"}, "offset must be a number"),
-    ({"chunk_size": "6.5e4"}, "chunk_size must be a positive whole number"),
-    ({"chunk_size": 0}, "chunk_size must be a positive whole number"),
-    ({"scale": True}, "scale must be a number"),
-])
+@pytest.mark.parametrize(
+    "context,match",
+    [
+        ({"thin_threshold": -0.5}, r"thin_threshold=-0.5 is outside \(0, 50\]"),
+        ({"opaque_threshold": 1e9}, r"opaque_threshold=1000000000.0 is outside"),
+        ({"scale": 1e-5}, "scale=1e-05 fits no Sentinel-2 convention"),
+        ({"thin_threshold": "0.5"}, r"thin_threshold must be a number, got '0.5' \(str\)"),
+        ({"offset": "-1000"}, "offset must be a number"),
+        ({"chunk_size": "6.5e4"}, "chunk_size must be a positive whole number"),
+        ({"chunk_size": 0}, "chunk_size must be a positive whole number"),
+        ({"scale": True}, "scale must be a number"),
+    ],
+)
 def test_bad_context_values_are_refused(scene: xr.DataArray, context: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         cotmask.cloud_mask(scene, context)
@@ -64,19 +71,24 @@ def test_forgotten_offset_warns_with_the_fix(scene: xr.DataArray) -> None:
     assert float((wrong.sel(bands="cloud_class") >= 1).mean()) > float((right.sel(bands="cloud_class") >= 1).mean())
 
 
-@pytest.mark.parametrize("arguments,match", [
-    ({"thin_threshold": "0.5"}, r"thin_threshold must be a number, got '0.5'"),
-    ({"thin_threshold": 0}, "thin_threshold .* must be > 0"),
-    ({"opaque_threshold": 1e9}, "at most 50"),
-    ({"scale": 1e-5}, "fits no Sentinel-2 convention"),
-    ({"buffer": "2"}, "buffer must be a number"),
-    ({"buffer": 1.5}, "buffer must be a whole number"),
-    ({"scl_classes": 3}, "scl_classes must be a list"),
-    ({"period": 1}, "period must be a string"),
-    ({"geometries": None}, "geometries is required"),
-    ({"geometries": {"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": None}]}},
-     "feature 0 has no geometry"),
-])
+@pytest.mark.parametrize(
+    "arguments,match",
+    [
+        ({"thin_threshold": "0.5"}, r"thin_threshold must be a number, got '0.5'"),
+        ({"thin_threshold": 0}, "thin_threshold .* must be > 0"),
+        ({"opaque_threshold": 1e9}, "at most 50"),
+        ({"scale": 1e-5}, "fits no Sentinel-2 convention"),
+        ({"buffer": "2"}, "buffer must be a number"),
+        ({"buffer": 1.5}, "buffer must be a whole number"),
+        ({"scl_classes": 3}, "scl_classes must be a list"),
+        ({"period": 1}, "period must be a string"),
+        ({"geometries": None}, "geometries is required"),
+        (
+            {"geometries": {"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": None}]}},
+            "feature 0 has no geometry",
+        ),
+    ],
+)
 def test_bad_arguments_get_a_clear_error_not_a_python_one(arguments: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         check_arguments("cotmask_forest_composite", **{**BASE, **arguments})

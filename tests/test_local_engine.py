@@ -12,10 +12,10 @@ from openeo.local.processing import PROCESS_REGISTRY
 from openeo.rest.datacube import DataCube
 from openeo_pg_parser_networkx.process_registry import Process
 
-from cotmask.data import write_collection
-from cotmask.local import _ORIGINAL, _WRAPPERS, patch_local_processing, run_graph_locally
+from cotmask.local.harness import _ORIGINAL, _WRAPPERS, patch_local_processing, run_graph_locally
+from cotmask.samples.real import write_collection
 
-CHECK_UDF = '''
+CHECK_UDF = """
 import xarray
 def apply_datacube(cube: xarray.DataArray, context: dict) -> xarray.DataArray:
     if context.get("k") != 1:
@@ -23,7 +23,7 @@ def apply_datacube(cube: xarray.DataArray, context: dict) -> xarray.DataArray:
     if "bands" not in cube.dims:
         raise ValueError(f"UNNAMED DIMS {cube.dims}")
     return cube
-'''
+"""
 
 
 @contextmanager
@@ -45,9 +45,19 @@ def collection(tmp_path_factory) -> str:
     """4 dates in May and June, bands B02/B03, 4 x 4 pixels; values = day of year (B03: + 1000)."""
     t = np.array(["2024-05-03", "2024-05-20", "2024-06-04", "2024-06-21"], dtype="datetime64[ns]")
     doy = np.array([124, 141, 156, 173], dtype=np.float32)
-    vals = np.stack([np.broadcast_to(doy[:, None, None], (4, 4, 4)), np.broadcast_to(doy[:, None, None] + 1000, (4, 4, 4))], 1)
-    cube = xr.DataArray(vals, dims=("t", "bands", "y", "x"), coords={
-        "t": t, "bands": ["B02", "B03"], "y": 6_650_000.0 - 20 * np.arange(4), "x": 500_000.0 + 20 * np.arange(4)})
+    vals = np.stack(
+        [np.broadcast_to(doy[:, None, None], (4, 4, 4)), np.broadcast_to(doy[:, None, None] + 1000, (4, 4, 4))], 1
+    )
+    cube = xr.DataArray(
+        vals,
+        dims=("t", "bands", "y", "x"),
+        coords={
+            "t": t,
+            "bands": ["B02", "B03"],
+            "y": 6_650_000.0 - 20 * np.arange(4),
+            "x": 500_000.0 + 20 * np.arange(4),
+        },
+    )
     return str(write_collection(cube, tmp_path_factory.mktemp("engine") / "tiny.nc"))
 
 
@@ -70,9 +80,11 @@ def test_run_udf_in_apply_dimension_loses_context_and_dimension_names(collection
 
 
 def test_load_collection_ignores_bands_and_time(collection: str, tmp_path) -> None:
-    """openeo client local processing: load_collection on a file ignores bands and temporal_extent. Patch: _load_collection."""
-    graph = DataCube.load_collection(collection, connection=None, bands=["B03"],
-                                     temporal_extent=["2024-06-01", "2024-07-01"]).flat_graph()
+    """openeo client local processing: load_collection on a file ignores bands and temporal_extent.
+    Patch: _load_collection."""
+    graph = DataCube.load_collection(
+        collection, connection=None, bands=["B03"], temporal_extent=["2024-06-01", "2024-07-01"]
+    ).flat_graph()
     with unpatched():
         raw = run_graph_locally(graph, tmp_path)
     assert raw.sizes["bands"] == 2 and raw.sizes["t"] == 4
@@ -84,7 +96,8 @@ def test_aggregate_temporal_period_caches_multi_node_reducers_and_labels_month_e
     """openeo-pg-parser-networkx caches a callback's inner nodes across periods (graph.py, results_cache): a
     multi-node reducer returns the first period's value for every period; the engine labels periods by their
     last day, backends by their first (python-driver _period_to_intervals). Patch: _aggregate_temporal_period."""
-    from openeo.processes import add, max as max_
+    from openeo.processes import add
+    from openeo.processes import max as max_
 
     cube = DataCube.load_collection(collection, connection=None).filter_bands(["B02"])
     graph = cube.aggregate_temporal_period(period="month", reducer=lambda d: add(max_(d), 0)).flat_graph()
@@ -127,12 +140,18 @@ def test_parameter_as_collection_id_crashes_the_graph_parser(collection: str) ->
     reference. The harness binds top-level parameters first, as backends do (cotmask.local.bind_top_level)."""
     from openeo_pg_parser_networkx import OpenEOProcessGraph
 
-    pg = {"lc": {"process_id": "load_collection", "arguments": {"id": {"from_parameter": "cid"}, "spatial_extent": None,
-                                                                "temporal_extent": None}, "result": True}}
+    pg = {
+        "lc": {
+            "process_id": "load_collection",
+            "arguments": {"id": {"from_parameter": "cid"}, "spatial_extent": None, "temporal_extent": None},
+            "result": True,
+        }
+    }
     patch_local_processing()
     with pytest.raises(AttributeError, match="split"):
         OpenEOProcessGraph({"process_graph": pg}).to_callable(PROCESS_REGISTRY, parameters={"cid": collection})(
-            named_parameters={"cid": collection})
+            named_parameters={"cid": collection}
+        )
 
 
 def _ORIGINAL_OR_ENGINE(name: str):  # noqa: N802 - reads like the registry entry it returns
@@ -147,15 +166,30 @@ def test_apply_neighborhood_is_missing_and_the_harness_runs_each_window_anew(tmp
     patch_local_processing()
     assert "apply_neighborhood" not in _ORIGINAL and "apply_neighborhood" not in _WRAPPERS
     rng = np.random.default_rng(0)
-    cube = xr.DataArray(rng.random((2, 1, 12, 12)).astype(np.float32), dims=("t", "bands", "y", "x"), coords={
-        "t": np.array(["2024-05-03", "2024-05-20"], dtype="datetime64[ns]"), "bands": ["B02"],
-        "y": 6_650_000.0 - 20 * np.arange(12), "x": 500_000.0 + 20 * np.arange(12)})
+    cube = xr.DataArray(
+        rng.random((2, 1, 12, 12)).astype(np.float32),
+        dims=("t", "bands", "y", "x"),
+        coords={
+            "t": np.array(["2024-05-03", "2024-05-20"], dtype="datetime64[ns]"),
+            "bands": ["B02"],
+            "y": 6_650_000.0 - 20 * np.arange(12),
+            "x": 500_000.0 + 20 * np.arange(12),
+        },
+    )
     path = write_collection(cube, tmp_path / "rand.nc")
     identity = CHECK_UDF.replace('context.get("k") != 1', "False")
-    graph = DataCube.load_collection(str(path), connection=None).apply_neighborhood(
-        process=openeo.UDF(identity, runtime="Python"),
-        size=[{"dimension": "x", "value": 4, "unit": "px"}, {"dimension": "y", "value": 4, "unit": "px"},
-              {"dimension": "t", "value": "P1D"}],
-        overlap=[{"dimension": "x", "value": 2, "unit": "px"}, {"dimension": "y", "value": 2, "unit": "px"}]).flat_graph()
+    graph = (
+        DataCube.load_collection(str(path), connection=None)
+        .apply_neighborhood(
+            process=openeo.UDF(identity, runtime="Python"),
+            size=[
+                {"dimension": "x", "value": 4, "unit": "px"},
+                {"dimension": "y", "value": 4, "unit": "px"},
+                {"dimension": "t", "value": "P1D"},
+            ],
+            overlap=[{"dimension": "x", "value": 2, "unit": "px"}, {"dimension": "y", "value": 2, "unit": "px"}],
+        )
+        .flat_graph()
+    )
     out = run_graph_locally(graph, tmp_path)
     np.testing.assert_array_equal(out.transpose("t", "bands", "y", "x").values, cube.values)

@@ -8,24 +8,38 @@ import onnx
 import pytest
 
 import cotmask
-from cotmask.core import Model
-from cotmask.export import reference_outputs
-from cotmask.mlp import TrainConfig
-from cotmask.model import model_path
-from cotmask.pipeline import DISTILLED, MODEL_BANDS, build_level, level_inputs, mlp_from_onnx
-from cotmask.synth import SURFACES, generate
+from cotmask.core.model import Model
+from cotmask.core.shipped import model_path
+from cotmask.training.export import reference_outputs
+from cotmask.training.mlp import TrainConfig
+from cotmask.training.pipeline import DISTILLED, MODEL_BANDS, build_level, level_inputs, mlp_from_onnx
+from cotmask.training.synth import SURFACES, generate
 
 LEVEL_KINDS = [(lv, k) for lv in ("L1C", "L2A") for k in ("ensemble", "distilled")]
-REQUIRED_METADATA = {"bands", "level", "kind", "members", "reflectance", "thresholds", "normalisation", "training",
-                     "version", "outputs", "license", "ood"}
+REQUIRED_METADATA = {
+    "bands",
+    "level",
+    "kind",
+    "members",
+    "reflectance",
+    "thresholds",
+    "normalisation",
+    "training",
+    "version",
+    "outputs",
+    "license",
+    "ood",
+}
 
 
 @pytest.fixture(scope="module")
 def tiny() -> dict:
     data = generate(4000, seed=5)
     cfg = TrainConfig(members=3, steps=300, batch=64, log_every=10**9)
-    return {"data": data, "built": build_level("L2A", data, cfg, TrainConfig(members=1, hidden=(16,), steps=200),
-                                               log=lambda s: None)}
+    return {
+        "data": data,
+        "built": build_level("L2A", data, cfg, TrainConfig(members=1, hidden=(16,), steps=200), log=lambda s: None),
+    }
 
 
 def test_tiny_training_learns_and_onnx_matches_numpy(tiny: dict) -> None:
@@ -72,7 +86,7 @@ def test_graph_ood_output_is_the_codebook_distance(level: str, kind: str) -> Non
 def test_shipped_models_are_what_the_exporter_writes() -> None:
     """Each shipped graph is what the current ``export.to_onnx_bytes`` writes from the file's own weights and
     metadata: a change of the export fails here until ``python training/reexport.py`` ran."""
-    from cotmask.pipeline import reexport
+    from cotmask.training.pipeline import reexport
 
     for level, kind in LEVEL_KINDS:
         blob = model_path(level, kind).read_bytes()
@@ -83,7 +97,7 @@ def test_shipped_models_are_what_the_exporter_writes() -> None:
 def test_results_do_not_depend_on_the_worker_threads(engine: str) -> None:
     """Chunks on 1 or 3 worker threads give the same numbers (numpy engine, with BLAS single-threaded meanwhile: to
     float32 rounding)."""
-    import cotmask.core as core
+    import cotmask.core.model as core
 
     blob = model_path("L1C", "distilled").read_bytes()
     x = _pixels(50_000)
@@ -97,7 +111,7 @@ def test_results_do_not_depend_on_the_worker_threads(engine: str) -> None:
 
 
 def test_cpu_count_follows_the_container_cpu_limit(tmp_path, monkeypatch) -> None:
-    import cotmask.core as core
+    import cotmask.core.model as core
 
     limit = tmp_path / "cpu.max"
     monkeypatch.setattr(core, "CGROUP_CPU_MAX", str(limit))
@@ -113,7 +127,7 @@ def test_cpu_count_follows_the_container_cpu_limit(tmp_path, monkeypatch) -> Non
 def test_shipped_ood_score_on_new_synthetic_and_real_clear_pixels(level: str, shared_data) -> None:
     """Fresh generator samples (another seed) score like the training data (~99 % <= 1); real clear eo-learn
     scenes sit well inside (median < 0.5); a spectrum no surface or cloud has (flat 1.8) is far outside."""
-    from cotmask.synth import S2_BANDS
+    from cotmask.core.bands import S2_BANDS
 
     m = cotmask.load_model(level, "distilled")
     fresh = level_inputs(generate(3000, seed=11), level)
@@ -208,21 +222,32 @@ def test_shipped_models_come_from_the_documented_training_command() -> None:
     import train
 
     defaults = {a.dest: a.default for a in train.build_parser()._actions if a.dest != "help"}
-    from cotmask.pipeline import MODEL_BANDS
+    from cotmask.training.pipeline import MODEL_BANDS
 
     for level in ("L1C", "L2A"):
         band = MODEL_BANDS[level].index("B10") if "B10" in MODEL_BANDS[level] and defaults["monotone_weight"] else -1
-        expected = TrainConfig(members=defaults["members"], steps=defaults["steps"], seed=defaults["seed"],
-                               class_edges=tuple(float(e) for e in defaults["class_edges"].split(",")),
-                               monotone_weight=defaults["monotone_weight"], monotone_band=band,
-                               cot_weight_offset=defaults["cot_weight_offset"]).to_dict()
+        expected = TrainConfig(
+            members=defaults["members"],
+            steps=defaults["steps"],
+            seed=defaults["seed"],
+            class_edges=tuple(float(e) for e in defaults["class_edges"].split(",")),
+            monotone_weight=defaults["monotone_weight"],
+            monotone_band=band,
+            cot_weight_offset=defaults["cot_weight_offset"],
+        ).to_dict()
         meta = {p.key: json.loads(p.value) for p in onnx.load(model_path(level, "ensemble")).metadata_props}
         assert meta["training"]["config"] == json.loads(json.dumps(expected))
-        assert meta["training"]["n_samples"] == defaults["samples"] and meta["training"]["data_seed"] == defaults["seed"]
+        assert (
+            meta["training"]["n_samples"] == defaults["samples"] and meta["training"]["data_seed"] == defaults["seed"]
+        )
         # the distilled model: the DISTILLED recipe with the ensemble's seed + 1 and its B10 penalty
         student = {p.key: json.loads(p.value) for p in onnx.load(model_path(level, "distilled")).metadata_props}
-        want = replace(DISTILLED, seed=expected["seed"] + 1, log_every=expected["log_every"],
-                       **{k: expected[k] for k in ("monotone_band", "monotone_weight", "monotone_delta")})
+        want = replace(
+            DISTILLED,
+            seed=expected["seed"] + 1,
+            log_every=expected["log_every"],
+            **{k: expected[k] for k in ("monotone_band", "monotone_weight", "monotone_delta")},
+        )
         assert student["training"]["config"] == json.loads(json.dumps(want.to_dict()))
         assert "perturbed" in student["training"]["teacher"]
 
@@ -240,22 +265,25 @@ def test_model_card_metrics_match_a_fresh_evaluation() -> None:
         if name.startswith("cotmask"):
             for key in ("thin_detected_as_cloud", "snow_cloudless_false_cloud_rate", "haze_flagged_rate"):
                 assert res[key] == pytest.approx(shipped[name][key], abs=1e-3), (name, key)
-            assert res["detection"]["balanced_accuracy"] == pytest.approx(shipped[name]["detection"]["balanced_accuracy"], abs=1e-3)
+            assert res["detection"]["balanced_accuracy"] == pytest.approx(
+                shipped[name]["detection"]["balanced_accuracy"], abs=1e-3
+            )
 
 
 @pytest.mark.parametrize("level", ["L1C", "L2A"])
 def test_compact_fp16_models_are_generated_from_the_shipped_ones(level: str) -> None:
-    from cotmask.compact import compact_path, to_fp16
+    from cotmask.training.fp16 import compact_path, to_fp16
 
-    assert compact_path(level).read_bytes() == to_fp16(model_path(level, "ensemble").read_bytes()), \
-        f"{compact_path(level).name} drifted: run `python -m cotmask.compact`, then `cotmask build`"
+    assert compact_path(level).read_bytes() == to_fp16(model_path(level, "ensemble").read_bytes()), (
+        f"{compact_path(level).name} drifted: run `python -m cotmask.training.fp16`, then `cotmask build`"
+    )
 
 
 @pytest.mark.parametrize("kind", ["ensemble", "distilled"])
 def test_cot_does_not_fall_when_b10_rises_on_real_cirrus(kind: str, shared_data) -> None:
     """Real cirrus pixels of the 13-band scene (B10 > 0.01): raising B10 by half must not lower COT (B10 is
     evidence of cloud). The v1 models lowered it on ~70 % of them."""
-    from cotmask.synth import S2_BANDS
+    from cotmask.core.bands import S2_BANDS
 
     toa = np.load(shared_data / "s2cloudless_1.2.2" / "input_arrays.npz")["s2_im"][0].reshape(-1, 13)
     model = cotmask.load_model("L1C", kind)
@@ -271,10 +299,12 @@ def test_distilled_model_follows_the_ensemble_on_real_scenes(shared_data) -> Non
     """The default (distilled) model is trained on the ensemble's outputs around the training spectra: on the real
     13-band scene (hazy: many pixels near the threshold) and the eo-learn scenes it gives the ensemble's cloud flag on
     > 94 % / > 98 % of the pixels (shipped: 94.7 % / 99.4 %)."""
-    from cotmask.synth import S2_BANDS
+    from cotmask.core.bands import S2_BANDS
 
-    scenes = {"s2cloudless": np.load(shared_data / "s2cloudless_1.2.2" / "input_arrays.npz")["s2_im"][0],
-              "eolearn": np.load(shared_data / "eolearn" / "REFERENCE_SCENES.npy")}
+    scenes = {
+        "s2cloudless": np.load(shared_data / "s2cloudless_1.2.2" / "input_arrays.npz")["s2_im"][0],
+        "eolearn": np.load(shared_data / "eolearn" / "REFERENCE_SCENES.npy"),
+    }
     bands = [S2_BANDS.index(b) for b in MODEL_BANDS["L1C"]]
     for name, toa in scenes.items():
         x = toa[..., bands].reshape(-1, len(bands))

@@ -21,21 +21,26 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 import geopandas as gpd
 import openeo
 import pytest
+from conftest import ROOT
 from shapely.geometry import box
 
-from conftest import ROOT
-from cotmask.synth import L2A_BANDS, S2_BANDS
+from cotmask.core.bands import L2A_BANDS, S2_BANDS
 from cotmask.udp import PROCESSES, call_graph, published_udps
 
 DRIVER = "openeo-driver==0.136.0a4"
 DRIVER_VENV = ROOT / ".venv-openeo-driver"
 USER, PASSWORD = "john", "JOHN!!!"  # the dummy backend's basic-auth rule: password = USER.upper() + "!!!"
 EXTENT = {"west": 14.50, "south": 59.90, "east": 14.56, "north": 59.93}
-POLYGON = {"type": "Polygon", "coordinates": [[[14.505, 59.905], [14.555, 59.905], [14.555, 59.928], [14.505, 59.928],
-                                               [14.505, 59.905]]]}
+POLYGON = {
+    "type": "Polygon",
+    "coordinates": [[[14.505, 59.905], [14.555, 59.905], [14.555, 59.928], [14.505, 59.928], [14.505, 59.905]]],
+}
 #: The CDSE collections the graphs load, added to the dummy catalogue.
-COLLECTIONS = {"SENTINEL2_L2A": [*L2A_BANDS, "SCL"], "SENTINEL2_L1C": list(S2_BANDS),
-               "ESA_WORLDCOVER_10M_2021_V2": ["MAP"]}
+COLLECTIONS = {
+    "SENTINEL2_L2A": [*L2A_BANDS, "SCL"],
+    "SENTINEL2_L1C": list(S2_BANDS),
+    "ESA_WORLDCOVER_10M_2021_V2": ["MAP"],
+}
 
 
 def _free_port() -> int:
@@ -62,8 +67,16 @@ def backend(tmp_path_factory) -> str:
     port = _free_port()
     log = tmp_path_factory.mktemp("openeo_server") / "server.log"
     with open(log, "wb") as sink:
-        proc = subprocess.Popen([_driver_python(), str(ROOT / "tests" / "servers" / "openeo_dummy_server.py"),
-                                 str(port), json.dumps(COLLECTIONS)], stdout=sink, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [
+                _driver_python(),
+                str(ROOT / "tests" / "servers" / "openeo_dummy_server.py"),
+                str(port),
+                json.dumps(COLLECTIONS),
+            ],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}/openeo/1.2"
     try:
         for _ in range(120):
@@ -101,16 +114,25 @@ def connection(backend: str):
     """A logged-in connection with every cotmask UDP published."""
     conn = openeo.connect(backend, auto_validate=False).authenticate_basic(USER, PASSWORD)
     for udp in published_udps():
-        conn.save_user_defined_process(udp["id"], udp["process_graph"], parameters=udp["parameters"],
-                                       summary=udp["summary"], description=udp["description"],
-                                       returns=udp["returns"], categories=udp["categories"])
+        conn.save_user_defined_process(
+            udp["id"],
+            udp["process_graph"],
+            parameters=udp["parameters"],
+            summary=udp["summary"],
+            description=udp["description"],
+            returns=udp["returns"],
+            categories=udp["categories"],
+        )
     return conn
 
 
 def _arguments(module) -> dict:
     names = {q.name for q in module.parameters()}
-    return {"spatial_extent": EXTENT, "temporal_extent": ["2024-06-01", "2024-07-01"],
-            **({"geometries": POLYGON} if "geometries" in names else {})}
+    return {
+        "spatial_extent": EXTENT,
+        "temporal_extent": ["2024-06-01", "2024-07-01"],
+        **({"geometries": POLYGON} if "geometries" in names else {}),
+    }
 
 
 def test_udps_round_trip_unchanged(connection) -> None:
@@ -124,7 +146,9 @@ def test_udps_round_trip_unchanged(connection) -> None:
 
 @pytest.mark.parametrize("module", PROCESSES, ids=lambda m: m.PROCESS_ID)
 def test_udp_validates_through_the_api_by_namespace_url(connection, files_url: str, module) -> None:
-    graph = call_graph(module.PROCESS_ID, namespace=f"{files_url}/graphs/{module.PROCESS_ID}.json", **_arguments(module))
+    graph = call_graph(
+        module.PROCESS_ID, namespace=f"{files_url}/graphs/{module.PROCESS_ID}.json", **_arguments(module)
+    )
     assert connection.validate_process_graph(graph) == []
 
 
@@ -143,17 +167,28 @@ def test_published_udp_runs_on_the_driver(connection, module) -> None:
 def test_request_body_limit_is_real_and_the_udps_are_far_below(backend: str) -> None:
     conn = openeo.connect(backend, auto_validate=False).authenticate_basic(USER, PASSWORD)
     with pytest.raises(openeo.rest.OpenEoApiError) as err:
-        conn.save_user_defined_process("too_big", {"a": {"process_id": "add", "arguments": {"x": 1, "y": 2},
-                                                         "result": True}}, description="x" * (2 * 1024 * 1024 + 1))
+        conn.save_user_defined_process(
+            "too_big",
+            {"a": {"process_id": "add", "arguments": {"x": 1, "y": 2}, "result": True}},
+            description="x" * (2 * 1024 * 1024 + 1),
+        )
     assert err.value.http_status_code == 413
     assert max(len(json.dumps(u)) for u in published_udps()) < 512 * 1024
 
 
 def _example(script: str, backend: str, *args: str, cwd=None) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, str(ROOT / "client_examples" / script), *args, "--backend", backend,
-           "--basic-auth", f"{USER}:{PASSWORD}"]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=cwd,
-                          env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    cmd = [
+        sys.executable,
+        str(ROOT / "client_examples" / script),
+        *args,
+        "--backend",
+        backend,
+        "--basic-auth",
+        f"{USER}:{PASSWORD}",
+    ]
+    return subprocess.run(
+        cmd, capture_output=True, text=True, timeout=300, cwd=cwd, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+    )
 
 
 def test_client_examples_run_against_the_server(backend: str, tmp_path) -> None:

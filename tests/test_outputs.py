@@ -4,26 +4,38 @@ input's attributes."""
 import numpy as np
 import xarray as xr
 
-from cotmask.core import DEFAULT_MODEL
-from cotmask.demo import result_attrs
-from cotmask.netcdf import write_cloud_mask, write_composite
+from cotmask.core.bands import DEFAULT_MODEL
+from cotmask.core.cube import BAND_ATTRS
+from cotmask.demo.netcdf import write_cloud_mask, write_composite
+from cotmask.demo.run import result_attrs
 
 
 def _result() -> xr.DataArray:
     vals = np.array([[[[0.2, 3.0]], [[0.1, 0.4]], [[0.0, 2.0]]]], dtype=np.float32)  # (t, bands, y, x)
     vals[0, :, 0, 1] = np.nan  # nodata pixel
-    return xr.DataArray(vals, dims=("t", "bands", "y", "x"), coords={
-        "t": np.array(["2024-06-01"], dtype="datetime64[ns]"), "bands": ["cot", "cot_std", "cloud_class"]},
-        attrs={"units": "DN", "scale": 1e-4, "radiometric_offset": 0})  # what the engine passes on from the input
+    return xr.DataArray(
+        vals,
+        dims=("t", "bands", "y", "x"),
+        coords={"t": np.array(["2024-06-01"], dtype="datetime64[ns]"), "bands": ["cot", "cot_std", "cloud_class"]},
+        attrs={"units": "DN", "scale": 1e-4, "radiometric_offset": 0},
+    )  # what the engine passes on from the input
 
 
 def test_cloud_mask_netcdf_has_cf_metadata_and_records_the_model(tmp_path) -> None:
+    engine_result = _result()
+    assert engine_result.attrs["units"] == "DN"  # the input's attributes, as the engine passes them, reach the writer
+    written = xr.open_dataset(write_cloud_mask(engine_result, tmp_path / "engine.nc"))
+    for name in ("cot", "cot_std", "cloud_class"):  # each variable: its own attributes, none of the input's
+        assert written[name].attrs["units"] == BAND_ATTRS[name]["units"] == "1", name
+        assert set(written[name].attrs) == set(BAND_ATTRS[name]), name
     result = _result()
-    result.attrs = result_attrs({"offset": -1000, "thin_threshold": 0.9}, ["B02", "B10"])
+    result.attrs = result_attrs({"offset": -1000, "thin_threshold": 0.9}, ["B02", "B10"])  # as the demo does
     ds = xr.open_dataset(write_cloud_mask(result, tmp_path / "m.nc", {"source": "test"}))
     assert ds.attrs["Conventions"] == "CF-1.8" and "units" not in ds.attrs
     assert ds.attrs["cotmask_level"] == "L1C" and ds.attrs["cotmask_model"] == DEFAULT_MODEL
-    assert ds.attrs["thin_threshold"] == 0.9 and ds.attrs["opaque_threshold"] == 1.25 and ds.attrs["input_offset"] == -1000
+    assert (
+        ds.attrs["thin_threshold"] == 0.9 and ds.attrs["opaque_threshold"] == 1.25 and ds.attrs["input_offset"] == -1000
+    )
     assert ds.attrs["cotmask_model_version"]
     assert ds["cot"].attrs["units"] == "1" and "optical thickness" in ds["cot"].attrs["long_name"]
     assert ds["cloud_class"].attrs["flag_meanings"] == "clear thin_cloud opaque_cloud"
@@ -34,8 +46,9 @@ def test_cloud_mask_netcdf_has_cf_metadata_and_records_the_model(tmp_path) -> No
 
 
 def test_composite_netcdf_states_its_units(tmp_path) -> None:
-    comp = xr.DataArray(np.array([[[[512.5]], [[2.0]]]]), dims=("t", "bands", "y", "x"),
-                        coords={"bands": ["B04", "valid_count"]})
+    comp = xr.DataArray(
+        np.array([[[[512.5]], [[2.0]]]]), dims=("t", "bands", "y", "x"), coords={"bands": ["B04", "valid_count"]}
+    )
     ds = xr.open_dataset(write_composite(comp, tmp_path / "c.nc", "median", offset=0))
     assert ds["B04"].dtype == np.float32 and "reflectance = (DN + 0) * 0.0001" in ds["B04"].attrs["comment"]
     assert ds["valid_count"].dtype == np.int16 and ds["valid_count"].attrs["long_name"].startswith("number of clear")

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from cotmask.synth import S2_BANDS, SURFACES, clear_toa, cloudy_toa, correct_to_surface, generate
-from cotmask.synth.optics import particle_optics, two_stream
+from cotmask.core.bands import S2_BANDS
+from cotmask.training.synth import SURFACES, clear_toa, cloudy_toa, correct_to_surface, generate
+from cotmask.training.synth.optics import particle_optics, two_stream
 
 B = {b: i for i, b in enumerate(S2_BANDS)}
 
@@ -57,8 +58,17 @@ def test_reflectance_rises_monotonically_with_cot_over_dark_surface() -> None:
     cot = np.array([0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 2, 5, 10, 25, 50])
     n = len(cot)
     forest = np.tile([0.02, 0.02, 0.04, 0.02, 0.06, 0.17, 0.2, 0.21, 0.22, 0.2, 0.1, 0.09, 0.03], (n, 1))
-    toa = cloudy_toa(forest, cot, np.zeros(n, bool), np.full(n, 10.0), np.full(n, 2.0),
-                     np.full(n, 50.0), np.full(n, 5.0), np.full(n, 0.1), np.full(n, 1.5))
+    toa = cloudy_toa(
+        forest,
+        cot,
+        np.zeros(n, bool),
+        np.full(n, 10.0),
+        np.full(n, 2.0),
+        np.full(n, 50.0),
+        np.full(n, 5.0),
+        np.full(n, 0.1),
+        np.full(n, 1.5),
+    )
     for b in ("B02", "B03", "B04", "B11"):
         assert np.all(np.diff(toa[:, B[b]]) > 0), b
 
@@ -103,11 +113,14 @@ def test_aerosol_types_scatter_as_their_particles() -> None:
     """The 6S tables of the four aerosol models: at AOT 0.01 they all reduce to the same (nearly Rayleigh) sky; at AOT
     0.45 every type dims the blue; coarse sea salt (maritime) has the flattest spectrum: its aerosol path reflectance
     in SWIR-1 relative to red is well above the continental model's."""
-    from cotmask.synth.atmosphere import AEROSOL_TYPES, scattering_terms
+    from cotmask.training.synth.atmosphere import AEROSOL_TYPES, scattering_terms
 
     one = lambda v: np.array([v], dtype=float)  # noqa: E731
-    terms = {(t, aot): scattering_terms(one(35.0), one(0.0), one(aot), np.array([i]))
-             for i, t in enumerate(AEROSOL_TYPES) for aot in (0.01, 0.45)}
+    terms = {
+        (t, aot): scattering_terms(one(35.0), one(0.0), one(aot), np.array([i]))
+        for i, t in enumerate(AEROSOL_TYPES)
+        for aot in (0.01, 0.45)
+    }
     faint = np.array([terms[(t, 0.01)][0][0] for t in AEROSOL_TYPES])
     assert np.ptp(faint, axis=0).max() < 0.002
     for t in AEROSOL_TYPES:
@@ -123,7 +136,9 @@ def test_aerosol_shares_change_only_the_aerosol() -> None:
     sample, and a mix keeps every other draw (surfaces, COT, geometry) while the spectra change."""
     base = generate(3000, seed=21)
     np.testing.assert_array_equal(generate(3000, seed=21, aerosols={"continental": 1.0})["toa"], base["toa"])
-    mix = generate(3000, seed=21, aerosols={"continental": 0.25, "maritime": 0.25, "desert": 0.25, "biomass_burning": 0.25})
+    mix = generate(
+        3000, seed=21, aerosols={"continental": 0.25, "maritime": 0.25, "desert": 0.25, "biomass_burning": 0.25}
+    )
     for key in ("cot", "surface", "sza", "aot"):
         np.testing.assert_array_equal(mix[key], base[key])
     assert np.bincount(mix["aerosol"], minlength=4).min() > 600

@@ -3,11 +3,20 @@
 import sys
 
 import numpy as np
-
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "evaluation"))
-from real_labels import COT_THRESHOLDS, CLASSES, _swept, load_labels, polygon_mask, scenes  # noqa: E402
+import real_labels  # noqa: E402
+from real_labels import (  # noqa: E402
+    CLASSES,
+    COT_THRESHOLDS,
+    MODEL_KINDS,
+    PROB_THRESHOLDS,
+    _swept,
+    load_labels,
+    polygon_mask,
+    scenes,
+)
 
 
 def test_labels_cover_every_class_with_reasons_inside_their_scenes(shared_data) -> None:
@@ -28,17 +37,32 @@ def test_polygon_mask_takes_pixel_centres_edges_included() -> None:
     np.testing.assert_array_equal(m, expected)
 
 
-def test_threshold_sweep_masks_are_nested_and_include_the_shipped_classes(shared_data) -> None:
-    """The sweep's masks: a higher threshold flags a subset of a lower one, and at 0.75 (the shipped thin threshold)
-    the mask is exactly predict's thin-or-opaque class."""
+def test_threshold_sweep_masks_are_nested_and_include_the_shipped_classes(shared_data, monkeypatch) -> None:
+    """The sweep's masks are each method's score at the threshold its name states (COT >= t, probability > t), computed
+    here independently; at 0.75 (the shipped thin threshold) the COT mask is exactly predict's thin-or-opaque class."""
     import cotmask
 
     toa, bands = scenes(shared_data)[("eolearn", 0)]
+    # s2cloudless (an extra) stands in as a known probability field, so its thresholding is checked wherever it runs
+    prob = np.linspace(0.0, 1.0, toa.shape[0] * toa.shape[1]).reshape(1, *toa.shape[:2])
+    seen = []
+    monkeypatch.setattr(real_labels, "s2cloudless_probs", lambda arr: seen.append(arr) or prob)
     masks = _swept(toa, bands)
-    for kind in ("distilled", "ensemble"):
-        seq = [masks[f"cotmask L1C {kind} @ {t}"] for t in COT_THRESHOLDS]
-        assert all((hi <= lo).all() for lo, hi in zip(seq, seq[1:])) and seq[0].sum() > seq[-1].sum()
+    assert len(seen) == 1 and np.array_equal(seen[0], toa[None])
+    assert set(masks) == {f"cotmask L1C {kind} @ {t}" for kind in MODEL_KINDS for t in COT_THRESHOLDS} | {
+        f"s2cloudless @ {t}" for t in PROB_THRESHOLDS
+    }
+    for t in PROB_THRESHOLDS:
+        np.testing.assert_array_equal(masks[f"s2cloudless @ {t}"], prob[0] > t, err_msg=f"s2cloudless @ {t}")
+    for kind in MODEL_KINDS:
         model = cotmask.load_model("L1C", kind)
         x = toa[..., [bands.index(b) for b in model.bands]].reshape(-1, len(model.bands))
-        shipped = (cotmask.predict(x, "L1C", kind)["cloud_class"] >= 1).reshape(toa.shape[:2])
+        pred = cotmask.predict(x, "L1C", kind)
+        cot = pred["cot"].reshape(toa.shape[:2])
+        for t in COT_THRESHOLDS:
+            np.testing.assert_array_equal(masks[f"cotmask L1C {kind} @ {t}"], cot >= t, err_msg=f"{kind} @ {t}")
+        # every step of the sweep changes the mask on this scene: a threshold swapped for another would show
+        assert len({int(masks[f"cotmask L1C {kind} @ {t}"].sum()) for t in COT_THRESHOLDS}) == len(COT_THRESHOLDS)
+        shipped = (pred["cloud_class"] >= 1).reshape(toa.shape[:2])
+        assert model.thresholds["thin"] == 0.75
         np.testing.assert_array_equal(masks[f"cotmask L1C {kind} @ 0.75"], shipped)

@@ -11,38 +11,115 @@ import pytest
 
 from cotmask.udp import PROCESSES, PUBLISHED_JSON_URL, RECORDS_DIR, render_record
 
-_LINK = {"type": "object", "required": ["rel", "type", "title", "href"],
-         "properties": {"rel": {"enum": ["platform", "application", "service", "example-output", "example-input",
-                                         "preview", "order", "license", "about", "webapp", "code", "thumbnail",
-                                         "cite-as"]},
-                        "href": {"type": "string", "format": "uri"}},
-         "if": {"properties": {"rel": {"const": "platform"}}},
-         "then": {"properties": {"href": {"pattern": "^https://raw.githubusercontent.com/ESA-APEx/apex_algorithms/refs/"
-                                                     "heads/main/platform_catalog/[^\\s]+\\.json$"}}}}
+_LINK = {
+    "type": "object",
+    "required": ["rel", "type", "title", "href"],
+    "properties": {
+        "rel": {
+            "enum": [
+                "platform",
+                "application",
+                "service",
+                "example-output",
+                "example-input",
+                "preview",
+                "order",
+                "license",
+                "about",
+                "webapp",
+                "code",
+                "thumbnail",
+                "cite-as",
+            ]
+        },
+        "href": {"type": "string", "format": "uri"},
+    },
+    "if": {"properties": {"rel": {"const": "platform"}}},
+    "then": {
+        "properties": {
+            "href": {
+                "pattern": "^https://raw.githubusercontent.com/ESA-APEx/apex_algorithms/refs/"
+                "heads/main/platform_catalog/[^\\s]+\\.json$"
+            }
+        }
+    },
+}
 RECORD_RULES = {
-    "type": "object", "required": ["id", "type", "conformsTo", "geometry", "properties", "links"],
+    "type": "object",
+    "required": ["id", "type", "conformsTo", "geometry", "properties", "links"],
     "properties": {
         "type": {"enum": ["Feature"]},
-        "conformsTo": {"type": "array", "minItems": 2, "uniqueItems": True, "allOf": [
-            {"contains": {"const": "http://www.opengis.net/spec/ogcapi-records-1/1.0/req/record-core"}},
-            {"contains": {"const": "https://apex.esa.int/core/openeo-udp"}}]},
+        "conformsTo": {
+            "type": "array",
+            "minItems": 2,
+            "uniqueItems": True,
+            "allOf": [
+                {"contains": {"const": "http://www.opengis.net/spec/ogcapi-records-1/1.0/req/record-core"}},
+                {"contains": {"const": "https://apex.esa.int/core/openeo-udp"}},
+            ],
+        },
         "geometry": {"type": "null"},
-        "properties": {"type": "object", "required": ["created", "updated", "type", "title", "description",
-                                                      "cost_estimate", "cost_unit", "contacts", "themes", "formats"],
-                       "properties": {"type": {"enum": ["service"]}, "cost_estimate": {"type": "number"},
-                                      "keywords": {"type": "array", "minItems": 1, "uniqueItems": True, "items": {
-                                          "enum": ["Agriculture", "Land Use/Land Cover Classification", "Vegetation",
-                                                   "Sentinel-2", "Natural Hazards", "Wildfires",
-                                                   "Data Analysis and Visualization", "Statistical Applications"]}},
-                                      "themes": {"type": "array", "minItems": 1, "items": {
-                                          "type": "object", "required": ["concepts", "scheme"],
-                                          "properties": {"concepts": {"type": "array", "minItems": 1}}}},
-                                      "formats": {"type": "array", "items": {"anyOf": [{"required": ["name"]},
-                                                                                       {"required": ["mediaType"]}]}},
-                                      "contacts": {"type": "array", "items": {"type": "object", "properties": {
-                                          "links": {"type": "array", "items": {"required": ["type"]}}}}}}},
-        "links": {"type": "array", "minItems": 3, "items": _LINK, "allOf": [
-            {"contains": {"properties": {"rel": {"const": rel}}}} for rel in ("service", "application", "platform")]},
+        "properties": {
+            "type": "object",
+            "required": [
+                "created",
+                "updated",
+                "type",
+                "title",
+                "description",
+                "cost_estimate",
+                "cost_unit",
+                "contacts",
+                "themes",
+                "formats",
+            ],
+            "properties": {
+                "type": {"enum": ["service"]},
+                "cost_estimate": {"type": "number"},
+                "keywords": {
+                    "type": "array",
+                    "minItems": 1,
+                    "uniqueItems": True,
+                    "items": {
+                        "enum": [
+                            "Agriculture",
+                            "Land Use/Land Cover Classification",
+                            "Vegetation",
+                            "Sentinel-2",
+                            "Natural Hazards",
+                            "Wildfires",
+                            "Data Analysis and Visualization",
+                            "Statistical Applications",
+                        ]
+                    },
+                },
+                "themes": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "type": "object",
+                        "required": ["concepts", "scheme"],
+                        "properties": {"concepts": {"type": "array", "minItems": 1}},
+                    },
+                },
+                "formats": {"type": "array", "items": {"anyOf": [{"required": ["name"]}, {"required": ["mediaType"]}]}},
+                "contacts": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {"links": {"type": "array", "items": {"required": ["type"]}}},
+                    },
+                },
+            },
+        },
+        "links": {
+            "type": "array",
+            "minItems": 3,
+            "items": _LINK,
+            "allOf": [
+                {"contains": {"properties": {"rel": {"const": rel}}}} for rel in ("service", "application", "platform")
+            ],
+        },
     },
 }
 

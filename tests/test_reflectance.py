@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from cotmask import baseline_offset, to_reflectance
-from cotmask.smhi import load_smhi
+from cotmask.training.smhi import load_smhi
 
 
 def test_offset_is_applied_and_nodata_masked() -> None:
@@ -20,7 +20,9 @@ def test_offset_must_be_given_and_reflectance_is_not_converted_twice() -> None:
         to_reflectance(np.array([0.05, 0.3], dtype=np.float32), offset=0)
 
 
-@pytest.mark.parametrize("baseline,offset", [("04.00", -1000), ("N0400", -1000), ("05.09", -1000), ("02.09", 0), ("N0209", 0)])
+@pytest.mark.parametrize(
+    "baseline,offset", [("04.00", -1000), ("N0400", -1000), ("05.09", -1000), ("02.09", 0), ("N0209", 0)]
+)
 def test_baseline_offset(baseline: str, offset: int) -> None:
     assert baseline_offset(baseline) == offset
 

@@ -5,10 +5,10 @@ import pytest
 import xarray as xr
 
 import cotmask
-from cotmask.local import run_udf_locally
-from cotmask.samples import inject_into_scenes, shadow_shift
-from cotmask.shadow import parse_shadow_context, shadow_mask, shadow_step
-from cotmask.synth import S2_BANDS
+from cotmask.core.bands import S2_BANDS
+from cotmask.local.harness import run_udf_locally
+from cotmask.samples.synthetic import inject_into_scenes, shadow_shift
+from cotmask.udf.shadow import parse_shadow_context, shadow_mask, shadow_step
 
 B = {b: i for i, b in enumerate(S2_BANDS)}
 
@@ -45,8 +45,15 @@ def test_exact_shadows_on_real_clear_scenes_are_found(injected, angles) -> None:
     for i in range(len(toa)):
         if truth[i].sum() < 100:
             continue
-        mask, info = shadow_mask(toa[i, ..., B["B03"]], toa[i, ..., B["B08"]], toa[i, ..., B["B11"]], classes[i], 10.0,
-                                 {"work_resolution": 10.0}, angles)
+        mask, info = shadow_mask(
+            toa[i, ..., B["B03"]],
+            toa[i, ..., B["B08"]],
+            toa[i, ..., B["B11"]],
+            classes[i],
+            10.0,
+            {"work_resolution": 10.0},
+            angles,
+        )
         assert info["matched"]
         assert abs((info["direction_deg"] - 335.0 + 180) % 360 - 180) <= 15  # the shadow side: north-north-west
         scores.append(f1(mask == 1, truth[i]))
@@ -88,12 +95,22 @@ def test_no_clouds_no_shadows_and_unmatched_darkness_stays_clear(ukis) -> None:
 
 def test_shadow_udf_output_and_nodata(ukis) -> None:
     img, msk = ukis
-    cube = xr.DataArray(np.moveaxis(img[..., [1, 3, 4]], -1, 0)[None], dims=("t", "bands", "y", "x"),
-                        coords={"t": np.array(["2020-06-01"], dtype="datetime64[ns]"), "bands": ["B03", "B08", "B11"],
-                                "y": 5_000_000.0 - 30.0 * np.arange(512), "x": 400_000.0 + 30.0 * np.arange(512)})
+    cube = xr.DataArray(
+        np.moveaxis(img[..., [1, 3, 4]], -1, 0)[None],
+        dims=("t", "bands", "y", "x"),
+        coords={
+            "t": np.array(["2020-06-01"], dtype="datetime64[ns]"),
+            "bands": ["B03", "B08", "B11"],
+            "y": 5_000_000.0 - 30.0 * np.arange(512),
+            "x": 400_000.0 + 30.0 * np.arange(512),
+        },
+    )
     cube[0, :, :10, :10] = np.nan
-    classes = xr.DataArray(np.where(msk == 4, 2.0, 0.0)[None, None], dims=("t", "bands", "y", "x"),
-                           coords={**{k: cube[k] for k in ("t", "y", "x")}, "bands": ["cloud_class"]})
+    classes = xr.DataArray(
+        np.where(msk == 4, 2.0, 0.0)[None, None],
+        dims=("t", "bands", "y", "x"),
+        coords={**{k: cube[k] for k in ("t", "y", "x")}, "bands": ["cloud_class"]},
+    )
     out = run_udf_locally(xr.concat([cube, classes], dim="bands"), {"scale": 1.0}, udf="cotmask_shadow_udf.py")
     assert out.coords["bands"].values.tolist() == ["shadow"] and out.dtype == np.float32
     shadow = out.isel(t=0, bands=0).values
@@ -101,24 +118,38 @@ def test_shadow_udf_output_and_nodata(ukis) -> None:
     assert f1(shadow == 1, msk == 0) > 0.85
 
 
-@pytest.mark.parametrize("context,match", [
-    ({"darkness": 1.5}, "darkness must be within"), ({"sun_azimuth": 150.0}, "both sun_azimuth and sun_zenith"),
-    ({"cloud_class": 3}, "cloud_class must be 1"), ({"max_height": "8 km"}, "max_height must be a number"),
-    ({"colour": 1}, "unknown shadow context keys"),
-])
+@pytest.mark.parametrize(
+    "context,match",
+    [
+        ({"darkness": 1.5}, "darkness must be within"),
+        ({"sun_azimuth": 150.0}, "both sun_azimuth and sun_zenith"),
+        ({"cloud_class": 3}, "cloud_class must be 1"),
+        ({"max_height": "8 km"}, "max_height must be a number"),
+        ({"colour": 1}, "unknown shadow context keys"),
+    ],
+)
 def test_bad_shadow_context_is_named(context: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         parse_shadow_context(context)
 
 
 def test_shadow_udf_needs_its_bands_and_metres() -> None:
-    cube = xr.DataArray(np.zeros((2, 4, 4), np.float32), dims=("bands", "y", "x"),
-                        coords={"bands": ["B03", "B08"], "y": np.arange(4.0), "x": np.arange(4.0)})
+    cube = xr.DataArray(
+        np.zeros((2, 4, 4), np.float32),
+        dims=("bands", "y", "x"),
+        coords={"bands": ["B03", "B08"], "y": np.arange(4.0), "x": np.arange(4.0)},
+    )
     with pytest.raises(ValueError, match=r"lacks bands \['B11', 'cloud_class'\]"):
         run_udf_locally(cube, {}, udf="cotmask_shadow_udf.py")
-    geo = xr.DataArray(np.zeros((4, 4, 4), np.float32), dims=("bands", "y", "x"),
-                       coords={"bands": ["B03", "B08", "B11", "cloud_class"], "y": 60 - 1e-4 * np.arange(4.0),
-                               "x": 15 + 1e-4 * np.arange(4.0)})
+    geo = xr.DataArray(
+        np.zeros((4, 4, 4), np.float32),
+        dims=("bands", "y", "x"),
+        coords={
+            "bands": ["B03", "B08", "B11", "cloud_class"],
+            "y": 60 - 1e-4 * np.arange(4.0),
+            "x": 15 + 1e-4 * np.arange(4.0),
+        },
+    )
     with pytest.raises(ValueError, match="not metres"):
         run_udf_locally(geo, {}, udf="cotmask_shadow_udf.py")
 
@@ -129,10 +160,12 @@ def test_two_cloud_layers_each_cast_their_own_shadow(shared_data) -> None:
     high layer's displacement is not applied to the low clouds (window heights alone: F1 0.76 here)."""
     from scipy.ndimage import gaussian_filter
 
-    from cotmask.samples import SHADOW_LIGHT
-    from cotmask.shadow import displace
+    from cotmask.samples.synthetic import SHADOW_LIGHT
+    from cotmask.udf.shadow import displace
 
-    img = np.tile(np.load(shared_data / "eolearn" / "REFERENCE_SCENES.npy")[3], (3, 3, 1))[:300, :300].astype(np.float32)
+    img = np.tile(np.load(shared_data / "eolearn" / "REFERENCE_SCENES.npy")[3], (3, 3, 1))[:300, :300].astype(
+        np.float32
+    )
     rng = np.random.default_rng(1)
     field = lambda sigma: (lambda f: (f - f.mean()) / f.std())(gaussian_filter(rng.normal(size=(300, 300)), sigma))  # noqa: E731
     cloud = field(5) > 1.3
@@ -143,8 +176,14 @@ def test_two_cloud_layers_each_cast_their_own_shadow(shared_data) -> None:
     light = np.array([SHADOW_LIGHT[b] for b in S2_BANDS], np.float32)
     img[dark_patch | shadow] *= light
     img[cloud] = 0.6
-    mask, info = shadow_mask(img[..., B["B03"]], img[..., B["B08"]], img[..., B["B11"]],
-                             np.where(cloud, 2.0, 0.0).astype(np.float32), 10.0, {"work_resolution": 10.0})
+    mask, info = shadow_mask(
+        img[..., B["B03"]],
+        img[..., B["B08"]],
+        img[..., B["B11"]],
+        np.where(cloud, 2.0, 0.0).astype(np.float32),
+        10.0,
+        {"work_resolution": 10.0},
+    )
     found = mask == 1
     assert info["matched"] and f1(found, shadow) > 0.8
     for layer in (low, high):

@@ -11,24 +11,45 @@ import xarray as xr
 from results import assert_same_result
 
 import cotmask
-from cotmask.core import DEFAULT_MODEL, Model, classify, cloud_mask_cube, predict_rows
-from cotmask.data import s2cloudless_cube, to_dn, write_collection
-from cotmask.model import load_model
-from cotmask.local import run_graph_locally, run_udf_locally
-from cotmask.pipeline import level_inputs
-from cotmask.synth import L2A_BANDS, generate
-from cotmask.udf_build import UDF_FILES, model_source, render, udf_dir
+from cotmask.core.bands import DEFAULT_MODEL, L2A_BANDS
+from cotmask.core.cube import cube_outputs
+from cotmask.core.model import Model, classify
+from cotmask.core.shipped import predict_rows
+from cotmask.local.harness import run_graph_locally, run_udf_locally
+from cotmask.samples.real import s2cloudless_cube, to_dn, write_collection
+from cotmask.training.pipeline import level_inputs
+from cotmask.training.synth import generate
+from cotmask.udf.build import UDF_FILES, model_source, render, udf_dir
 from cotmask.udp import GRAPHS_DIR, udf_graph
 
-ALLOWED_IMPORTS = {"numpy", "xarray", "onnxruntime", "json", "re", "typing", "base64", "lzma", "functools", "struct", "warnings",
-                   "os", "sys", "concurrent", "threadpoolctl"}
+ALLOWED_IMPORTS = {
+    "numpy",
+    "xarray",
+    "onnxruntime",
+    "json",
+    "re",
+    "typing",
+    "base64",
+    "lzma",
+    "functools",
+    "struct",
+    "warnings",
+    "os",
+    "sys",
+    "concurrent",
+    "threadpoolctl",
+}
 
 
 def carried(refl: np.ndarray, level: str, kind: str = DEFAULT_MODEL, engine: str | None = None) -> dict:
     """What the UDF's embedded model (the float16 copy of a shipped model) gives for reflectance rows."""
     model = Model(model_source(level, kind).read_bytes(), engine=engine)
     cot, std = predict_rows(model, refl)
-    return {"cot": cot, "cot_std": std, "cloud_class": classify(cot, **{f"{k}": v for k, v in model.thresholds.items()})}
+    return {
+        "cot": cot,
+        "cot_std": std,
+        "cloud_class": classify(cot, **{f"{k}": v for k, v in model.thresholds.items()}),
+    }
 
 
 def exec_udf(code: str, block_onnxruntime: bool = False) -> dict:
@@ -65,7 +86,7 @@ def udf_ns() -> dict:
 @pytest.mark.parametrize("name", list(UDF_FILES))
 def test_udf_files_are_generated_and_self_contained(name: str) -> None:
     path = udf_dir() / name
-    assert path.read_text() == render(name), f"{name} drifted: run `python -m cotmask.udf_build`"
+    assert path.read_text() == render(name), f"{name} drifted: run `cotmask build`"
     tree = ast.parse(path.read_text())
     mods = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     mods |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
@@ -76,8 +97,11 @@ def test_udf_files_are_generated_and_self_contained(name: str) -> None:
     assert "apply_metadata" in funcs or "best_pixel" in name  # the mask UDFs rename the band labels
     assert path.stat().st_size <= 1024 * 1024  # stand-alone UDF files stay below 1 MiB
     if "_MODELS" in path.read_text():  # code first, model data last
-        assert tree.body[-1].targets[0].id == "_MODELS" if isinstance(tree.body[-1], ast.Assign) else \
-            tree.body[-1].target.id == "_MODELS"
+        assert (
+            tree.body[-1].targets[0].id == "_MODELS"
+            if isinstance(tree.body[-1], ast.Assign)
+            else tree.body[-1].target.id == "_MODELS"
+        )
 
 
 def _flat(cube: xr.DataArray, bands: tuple[str, ...]) -> np.ndarray:
@@ -86,7 +110,12 @@ def _flat(cube: xr.DataArray, bands: tuple[str, ...]) -> np.ndarray:
 
 def test_udf_equals_predict_on_real_scene(scene: xr.DataArray) -> None:
     out = run_udf_locally(scene, {})
-    assert out.dims == ("t", "bands", "y", "x") and out.bands.values.tolist() == ["cot", "cot_std", "cloud_class", "ood"]
+    assert out.dims == ("t", "bands", "y", "x") and out.bands.values.tolist() == [
+        "cot",
+        "cot_std",
+        "cloud_class",
+        "ood",
+    ]
     assert out.dtype == np.float32
     bands = cotmask.load_model("L1C").bands
     refl = _flat(scene, bands).astype(np.float32) * np.float32(1e-4)
@@ -106,7 +135,9 @@ def test_3d_4d_and_band_spelling_agree(scene: xr.DataArray) -> None:
     short = scene.assign_coords(bands=[b.replace("B0", "B") for b in scene.bands.values])
     assert_same_result(run_udf_locally(short, {}), run_udf_locally(scene, {}))
     extra = scene.isel(t=0).expand_dims(member=2).transpose("member", "bands", "y", "x")
-    ext = cloud_mask_cube(extra, {"model": "distilled"}, lambda lv, k, e: Model(model_source(lv, k).read_bytes(), engine=e))
+    ext = cube_outputs(
+        extra, {"model": "distilled"}, lambda lv, k, e: Model(model_source(lv, k).read_bytes(), engine=e)
+    )
     assert_same_result(ext.isel(member=1), run_udf_locally(scene.isel(t=0), {"model": "distilled"}))
 
 
@@ -129,28 +160,37 @@ def test_classes_follow_context_thresholds(scene: xr.DataArray) -> None:
 
 def test_level_from_b10_and_l2a_cube() -> None:
     d = generate(400, seed=4)
-    boa = xr.DataArray(d["boa"].reshape(20, 20, 12).transpose(2, 0, 1), dims=("bands", "y", "x"),
-                       coords={"bands": list(L2A_BANDS)})
+    boa = xr.DataArray(
+        d["boa"].reshape(20, 20, 12).transpose(2, 0, 1), dims=("bands", "y", "x"), coords={"bands": list(L2A_BANDS)}
+    )
     out = run_udf_locally(boa, {"scale": 1.0})
     ref = carried(level_inputs(d, "L2A"), "L2A")
     np.testing.assert_allclose(out.sel(bands="cot").values.ravel(), ref["cot"], atol=1e-6)
     ens = run_udf_locally(boa, {"scale": 1.0, "model": "ensemble"})
-    np.testing.assert_allclose(ens.sel(bands="cot").values.ravel(), carried(level_inputs(d, "L2A"), "L2A", "ensemble")["cot"],
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        ens.sel(bands="cot").values.ravel(), carried(level_inputs(d, "L2A"), "L2A", "ensemble")["cot"], atol=1e-6
+    )
 
 
-@pytest.mark.parametrize("mutate,context,match", [
-    (lambda c: c.sel(bands=[b for b in c.bands.values if b not in ("B8A", "B11")]), {}, r"lacks bands \['B8A', 'B11'\]"),
-    (lambda c: c.rename(bands="spectral"), {}, "no bands dimension"),
-    (lambda c: c.astype(str), {}, "numeric"),
-    (lambda c: c.astype("float32") * 1e-4, {}, "look like reflectance"),
-    (lambda c: c, {"scale": 1.0}, "looks like DN"),
-    (lambda c: c, {"colour": "red"}, "unknown cotmask context keys"),
-    (lambda c: c, {"thin_threshold": 2.0, "opaque_threshold": 1.0}, "below opaque"),
-    (lambda c: c, {"model": "huge"}, "model must be one of"),
-    (lambda c: c, {"engine": "torch"}, "engine must be one of"),
-    (lambda c: c, {"offset": -3000}, "offset"),
-])
+@pytest.mark.parametrize(
+    "mutate,context,match",
+    [
+        (
+            lambda c: c.sel(bands=[b for b in c.bands.values if b not in ("B8A", "B11")]),
+            {},
+            r"lacks bands \['B8A', 'B11'\]",
+        ),
+        (lambda c: c.rename(bands="spectral"), {}, "no bands dimension"),
+        (lambda c: c.astype(str), {}, "numeric"),
+        (lambda c: c.astype("float32") * 1e-4, {}, "look like reflectance"),
+        (lambda c: c, {"scale": 1.0}, "looks like DN"),
+        (lambda c: c, {"colour": "red"}, "unknown cotmask context keys"),
+        (lambda c: c, {"thin_threshold": 2.0, "opaque_threshold": 1.0}, "below opaque"),
+        (lambda c: c, {"model": "huge"}, "model must be one of"),
+        (lambda c: c, {"engine": "torch"}, "engine must be one of"),
+        (lambda c: c, {"offset": -3000}, "offset"),
+    ],
+)
 def test_bad_input_gets_a_clear_error(scene: xr.DataArray, udf_ns: dict, mutate, context: dict, match: str) -> None:
     with pytest.raises((ValueError, TypeError), match=match):
         udf_ns["apply_datacube"](mutate(scene), context)
@@ -167,8 +207,12 @@ def test_local_graph_equals_direct_udf(scene: xr.DataArray, tmp_path) -> None:
     coll = write_collection(scene, tmp_path / "l1c.nc")
     ctx = {"model": "distilled"}
     graph = udf_graph(str(coll), list(scene.bands.values), ctx).flat_graph()
-    assert [n["process_id"] for n in graph.values()] == ["load_collection", "filter_bands", "apply_dimension",
-                                                         "rename_labels"]
+    assert [n["process_id"] for n in graph.values()] == [
+        "load_collection",
+        "filter_bands",
+        "apply_dimension",
+        "rename_labels",
+    ]
     res = run_graph_locally(graph, tmp_path)
     direct = run_udf_locally(scene, ctx)
     assert res.coords["bands"].values.tolist() == ["cot", "cot_std", "cloud_class", "ood"]
@@ -185,7 +229,9 @@ def test_lazy_dask_cloud_mask_equals_the_eager_one(scene: xr.DataArray) -> None:
 
 def test_best_pixel_udf_keeps_only_the_lowest_cot_date_and_explains_bad_input() -> None:
     t = np.array(["2024-05-02", "2024-05-20", "2024-06-05"], dtype="datetime64[ns]")
-    vals = np.array([[[[1.0]], [[5.0]]], [[[2.0]], [[0.5]]], [[[3.0]], [[np.nan]]]], dtype=np.float32)  # (t, bands, y, x)
+    vals = np.array(
+        [[[[1.0]], [[5.0]]], [[[2.0]], [[0.5]]], [[[3.0]], [[np.nan]]]], dtype=np.float32
+    )  # (t, bands, y, x)
     cube = xr.DataArray(vals, dims=("t", "bands", "y", "x"), coords={"t": t, "bands": ["B04", "cot"]})
     udf = udf_dir() / "cotmask_best_pixel_udf.py"
     out = run_udf_locally(cube, {"period": "month"}, udf)
@@ -201,8 +247,11 @@ def test_best_pixel_udf_keeps_only_the_lowest_cot_date_and_explains_bad_input() 
 
 
 def test_class_test_udf() -> None:
-    scl = xr.DataArray(np.array([[[0, 3, 8], [4, np.nan, 10]]], dtype=np.float32)[None], dims=("t", "bands", "y", "x"),
-                       coords={"bands": ["SCL"]})
+    scl = xr.DataArray(
+        np.array([[[0, 3, 8], [4, np.nan, 10]]], dtype=np.float32)[None],
+        dims=("t", "bands", "y", "x"),
+        coords={"bands": ["SCL"]},
+    )
     hit = run_udf_locally(scl, {"classes": [3, 8, 9, 10]}, "cotmask_classes_udf.py")
     assert hit.bands.values.tolist() == ["hit"]
     np.testing.assert_array_equal(hit.values.ravel(), [0, 1, 1, 0, 0, 1])
@@ -224,8 +273,11 @@ def test_numpy_engine_equals_onnxruntime(scene: xr.DataArray, level: str, kind: 
 def test_published_graph_udf_runs_without_onnxruntime(scene: xr.DataArray) -> None:
     """The UDF text inside graphs/cotmask_cloud_mask.json, with onnxruntime blocked, equals it with onnxruntime."""
     graph = json.loads((GRAPHS_DIR / "cotmask_cloud_mask.json").read_text())["process_graph"]
-    code = next(n["arguments"]["process"]["process_graph"]["runudf1"]["arguments"]["udf"] for n in graph.values()
-                if n["process_id"] == "apply_dimension")
+    code = next(
+        n["arguments"]["process"]["process_graph"]["runudf1"]["arguments"]["udf"]
+        for n in graph.values()
+        if n["process_id"] == "apply_dimension"
+    )
     cube = scene.isel(t=0).sel(bands=[b for b in scene.bands.values if b not in ("B01", "B10")])
     blocked = exec_udf(code, block_onnxruntime=True)
     assert blocked["ort"] is None

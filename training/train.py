@@ -1,17 +1,17 @@
 """Train the shipped cotmask models and write them to models/ (one command, CPU, fixed seed).
 
-    python training/train.py                  # full: 300k samples, 10 members, both levels (~50 min, 2 cores)
-    python training/train.py --quick          # a tiny configuration to check the pipeline
-    python training/train.py --distil-only    # only the distilled models, from the ensembles in --out (~12 min)
-    python training/evaluate.py               # then: metrics on a held-out set into models/README.md
+python training/train.py                  # full: 300k samples, 10 members, both levels (~50 min, 2 cores)
+python training/train.py --quick          # a tiny configuration to check the pipeline
+python training/train.py --distil-only    # only the distilled models, from the ensembles in --out (~12 min)
+python training/evaluate.py               # then: metrics on a held-out set into models/README.md
 """
 
 import argparse
 from pathlib import Path
 
-from cotmask.mlp import TrainConfig
-from cotmask.pipeline import build_models, distil_models
-from cotmask.smhi import load_smhi
+from cotmask.training.mlp import TrainConfig
+from cotmask.training.pipeline import build_models, distil_models
+from cotmask.training.smhi import load_smhi
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Recipe choices, made on the validation set (training/select_recipe.py), never on the test set.
@@ -27,21 +27,41 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--steps", type=int, default=40_000, help="Adam steps per ensemble")
     ap.add_argument("--seed", type=int, default=1, help="data and training seed")
     ap.add_argument("--levels", default="L1C,L2A")
-    ap.add_argument("--class-edges", default="0.75,1.25",
-                    help="COT edges of the classes that batches are balanced over (default clear/thin/opaque)")
-    ap.add_argument("--monotone-weight", type=float, default=MONOTONE_WEIGHT,
-                    help="penalty on COT falling when B10 rises (L1C); 0: off")
-    ap.add_argument("--cot-weight-offset", type=float, default=COT_WEIGHT_OFFSET,
-                    help="relative-error loss weight ((1 + c) / (COT + c))^2; 0: plain MSE")
-    ap.add_argument("--aerosols", default="",
-                    help="aerosol-type shares of the generated data, e.g. continental=0.4,maritime=0.2,desert=0.2,"
-                         "biomass_burning=0.2 (default: continental only)")
+    ap.add_argument(
+        "--class-edges",
+        default="0.75,1.25",
+        help="COT edges of the classes that batches are balanced over (default clear/thin/opaque)",
+    )
+    ap.add_argument(
+        "--monotone-weight",
+        type=float,
+        default=MONOTONE_WEIGHT,
+        help="penalty on COT falling when B10 rises (L1C); 0: off",
+    )
+    ap.add_argument(
+        "--cot-weight-offset",
+        type=float,
+        default=COT_WEIGHT_OFFSET,
+        help="relative-error loss weight ((1 + c) / (COT + c))^2; 0: plain MSE",
+    )
+    ap.add_argument(
+        "--aerosols",
+        default="",
+        help="aerosol-type shares of the generated data, e.g. continental=0.4,maritime=0.2,desert=0.2,"
+        "biomass_burning=0.2 (default: continental only)",
+    )
     ap.add_argument("--out", type=Path, default=ROOT / "models")
-    ap.add_argument("--smhi", type=Path, help="train on an SMHI-format file instead of generated data "
-                    "(its L2A model then sees TOA values without B10)")
+    ap.add_argument(
+        "--smhi",
+        type=Path,
+        help="train on an SMHI-format file instead of generated data (its L2A model then sees TOA values without B10)",
+    )
     ap.add_argument("--quick", action="store_true", help="tiny run: 20k samples, 3 members, 500 steps")
-    ap.add_argument("--distil-only", action="store_true",
-                    help="rebuild only the distilled models from the ensembles in --out (their metadata names the data)")
+    ap.add_argument(
+        "--distil-only",
+        action="store_true",
+        help="rebuild only the distilled models from the ensembles in --out (their metadata names the data)",
+    )
     return ap
 
 
@@ -53,9 +73,14 @@ def main() -> None:
         return
     if a.quick:
         a.samples, a.members, a.steps = 20_000, 3, 500
-    cfg = TrainConfig(members=a.members, steps=a.steps, seed=a.seed,
-                      class_edges=tuple(float(e) for e in a.class_edges.split(",")),
-                      monotone_weight=a.monotone_weight, cot_weight_offset=a.cot_weight_offset)
+    cfg = TrainConfig(
+        members=a.members,
+        steps=a.steps,
+        seed=a.seed,
+        class_edges=tuple(float(e) for e in a.class_edges.split(",")),
+        monotone_weight=a.monotone_weight,
+        cot_weight_offset=a.cot_weight_offset,
+    )
     a.out.mkdir(parents=True, exist_ok=True)
     data = load_smhi(a.smhi) if a.smhi else None
     aerosols = {k: float(v) for k, v in (kv.split("=") for kv in a.aerosols.split(","))} if a.aerosols else None

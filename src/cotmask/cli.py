@@ -3,37 +3,52 @@
 import argparse
 from pathlib import Path
 
-from .core import DEFAULT_MODEL, MODEL_KINDS
+from .core.bands import DEFAULT_MODEL, MODEL_KINDS
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``cotmask`` command."""
     ap = argparse.ArgumentParser(prog="cotmask", description="COT cloud mask for Sentinel-2 (openEO UDF + graphs).")
     sub = ap.add_subparsers(dest="cmd", required=True)
-    demo = sub.add_parser("demo", help="run the cotmask graph locally on a real Sentinel-2 scene",
-                          description="Runs load_collection -> apply_dimension(cotmask UDF) with openEO local "
-                                      "processing on the real scene (cotmask.nc, scenes.csv, quicklook PNG), then "
-                                      "the published graphs on a generated L2A series (series_quicklook.png, "
-                                      "composite.nc/png, screening.csv).")
-    demo.add_argument("--input", help="netCDF collection (bands as variables, DN; optional SCL) instead of the "
-                                      "real 13-band L1C sample downloaded by the set-up command")
+    demo = sub.add_parser(
+        "demo",
+        help="run the cotmask graph locally on a real Sentinel-2 scene",
+        description="Runs load_collection -> apply_dimension(cotmask UDF) with openEO local "
+        "processing on the real scene (cotmask.nc, scenes.csv, quicklook PNG), then "
+        "the published graphs on a generated L2A series (series_quicklook.png, "
+        "composite.nc/png, screening.csv).",
+    )
+    demo.add_argument(
+        "--input",
+        help="netCDF collection (bands as variables, DN; optional SCL) instead of the "
+        "real 13-band L1C sample downloaded by the set-up command",
+    )
     demo.add_argument("--output", type=Path, default=Path("out/demo"), help="output folder (default out/demo)")
     demo.add_argument("--thin", type=float, help="thin-cloud COT threshold (default: the model metadata's)")
     demo.add_argument("--opaque", type=float, help="opaque-cloud COT threshold (default: the model metadata's)")
     demo.add_argument("--model", choices=list(MODEL_KINDS), default=DEFAULT_MODEL)
     demo.add_argument("--level", choices=["L1C", "L2A"], help="model level (default: L1C if B10 is present)")
-    demo.add_argument("--offset", type=float, default=0.0,
-                      help="DN offset of the input (default 0; -1000 for non-harmonised baseline >= 04.00 products)")
-    sub.add_parser("build", help="regenerate udf/*.py from models/ (graphs: python -m cotmask.graphs)")
+    demo.add_argument(
+        "--offset",
+        type=float,
+        default=0.0,
+        help="DN offset of the input (default 0; -1000 for non-harmonised baseline >= 04.00 products)",
+    )
+    sub.add_parser("build", help="regenerate udf/*.py, graphs/*.json and records/*.json from models/ and the package")
     a = ap.parse_args(argv)
     if a.cmd == "demo":
-        from .demo import run_demo
+        from .demo.run import run_demo
 
-        ctx = {"thin_threshold": a.thin, "opaque_threshold": a.opaque, "model": a.model, "level": a.level,
-               "offset": a.offset}
+        ctx = {
+            "thin_threshold": a.thin,
+            "opaque_threshold": a.opaque,
+            "model": a.model,
+            "level": a.level,
+            "offset": a.offset,
+        }
         run_demo(a.output, a.input, {k: v for k, v in ctx.items() if v is not None})
     else:
-        from .udf_build import main as build_udf
+        from .udf.build import main as build_udf
         from .udp import main as build_graphs
 
         build_udf()  # first: the graphs embed the UDF

@@ -14,13 +14,23 @@ import sys
 
 def collection(cid: str, bands: list[str]) -> dict:
     """A minimal STAC collection entry in the dummy catalogue's format."""
-    return {"id": cid, "license": "proprietary", "description": f"{cid} (test stand-in)", "links": [],
-            "extent": {"spatial": {"bbox": [[-180, -90, 180, 90]]}, "temporal": {"interval": [["2015-06-23", "2030-01-01"]]}},
-            "cube:dimensions": {"x": {"type": "spatial", "extent": [-180, 180], "step": 10, "reference_system": 4326},
-                                "y": {"type": "spatial", "extent": [-90, 90], "step": 10, "reference_system": 4326},
-                                "t": {"type": "temporal", "extent": ["2015-06-23", "2030-01-01"]},
-                                "bands": {"type": "bands", "values": bands}},
-            "summaries": {"eo:bands": [{"name": b} for b in bands]}}
+    return {
+        "id": cid,
+        "license": "proprietary",
+        "description": f"{cid} (test stand-in)",
+        "links": [],
+        "extent": {
+            "spatial": {"bbox": [[-180, -90, 180, 90]]},
+            "temporal": {"interval": [["2015-06-23", "2030-01-01"]]},
+        },
+        "cube:dimensions": {
+            "x": {"type": "spatial", "extent": [-180, 180], "step": 10, "reference_system": 4326},
+            "y": {"type": "spatial", "extent": [-90, 90], "step": 10, "reference_system": 4326},
+            "t": {"type": "temporal", "extent": ["2015-06-23", "2030-01-01"]},
+            "bands": {"type": "bands", "values": bands},
+        },
+        "summaries": {"eo:bands": [{"name": b} for b in bands]},
+    }
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """The cotmask user-defined processes (UDPs): one module per process, JSON in graphs/.
 
-    python -m cotmask.udp        # regenerate graphs/*.json (a test fails when they drift)
+python -m cotmask.udp        # regenerate graphs/*.json (a test fails when they drift)
 """
 
 import json
@@ -9,31 +9,54 @@ from types import ModuleType
 
 from openeo.rest.udp import build_process_dict
 
-from . import best_pixel_composite, cloud_mask, forest_composite, mask_timeseries, scene_screening
+from . import (
+    cotmask_best_pixel_composite,
+    cotmask_cloud_mask,
+    cotmask_forest_composite,
+    cotmask_mask_timeseries,
+    cotmask_scene_screening,
+)
 from .common import params
-from .screening import screening_table
 from .validate import validate_arguments
 
-PROCESSES: tuple[ModuleType, ...] = (cloud_mask, mask_timeseries, forest_composite, best_pixel_composite,
-                                     scene_screening)
+PROCESSES: tuple[ModuleType, ...] = (
+    cotmask_cloud_mask,
+    cotmask_mask_timeseries,
+    cotmask_forest_composite,
+    cotmask_best_pixel_composite,
+    cotmask_scene_screening,
+)
 GRAPHS_DIR = Path(__file__).resolve().parents[3] / "graphs"
 #: Where the published UDP JSON lives (the APEx catalogue and other users call a UDP by this URL as its
 #: ``namespace``). A placeholder until the repository is public: replace OWNER, then `cotmask build`.
 PUBLISHED_JSON_URL = "https://raw.githubusercontent.com/OWNER/cotmask/main/graphs/{process_id}.json"
 #: onnxruntime for the UDF on CDSE (its default UDF runtime lacks it; without it the numpy engine runs):
 #: the public archive the ESA APEx ONNX services use.
-DEFAULT_JOB_OPTIONS = {"udf-dependency-archives": [
-    "https://s3.waw3-1.cloudferro.com/swift/v1/project_dependencies/onnx_deps_python311.zip#onnx_deps"]}
+DEFAULT_JOB_OPTIONS = {
+    "udf-dependency-archives": [
+        "https://s3.waw3-1.cloudferro.com/swift/v1/project_dependencies/onnx_deps_python311.zip#onnx_deps"
+    ]
+}
 CATEGORIES = ["cloud detection", "masking", "Sentinel-2", "machine learning"]
 #: What each process returns (``returns`` of the UDP; schema as in the openEO process specs).
 RETURNS = {
-    "raster": {"description": "A raster data cube (dimensions x, y, t, bands).",
-               "schema": {"type": "object", "subtype": "datacube", "dimensions": [
-                   {"type": "spatial", "axis": ["x", "y"]}, {"type": "temporal"}, {"type": "bands"}]}},
-    "vector": {"description": "A vector data cube: per polygon and date the bands cloudy_fraction, opaque_fraction, "
-                              "valid_fraction and shadow_fraction.",
-               "schema": {"type": "object", "subtype": "datacube", "dimensions": [
-                   {"type": "geometry"}, {"type": "temporal"}, {"type": "bands"}]}},
+    "raster": {
+        "description": "A raster data cube (dimensions x, y, t, bands).",
+        "schema": {
+            "type": "object",
+            "subtype": "datacube",
+            "dimensions": [{"type": "spatial", "axis": ["x", "y"]}, {"type": "temporal"}, {"type": "bands"}],
+        },
+    },
+    "vector": {
+        "description": "A vector data cube: per polygon and date the bands cloudy_fraction, opaque_fraction, "
+        "valid_fraction and shadow_fraction.",
+        "schema": {
+            "type": "object",
+            "subtype": "datacube",
+            "dimensions": [{"type": "geometry"}, {"type": "temporal"}, {"type": "bands"}],
+        },
+    },
 }
 
 
@@ -41,9 +64,16 @@ def process_dict(module: ModuleType) -> dict:
     """The UDP (id, summary, description, categories, parameters, returns, process_graph) of a process module."""
     ps = module.parameters()
     returns = RETURNS["vector" if module.PROCESS_ID == "cotmask_scene_screening" else "raster"]
-    return build_process_dict(process_graph=module.build(params(ps)), process_id=module.PROCESS_ID,
-                              summary=module.SUMMARY, description=module.DESCRIPTION, parameters=ps,
-                              returns=returns, categories=CATEGORIES, default_job_options=DEFAULT_JOB_OPTIONS)
+    return build_process_dict(
+        process_graph=module.build(params(ps)),
+        process_id=module.PROCESS_ID,
+        summary=module.SUMMARY,
+        description=module.DESCRIPTION,
+        parameters=ps,
+        returns=returns,
+        categories=CATEGORIES,
+        default_job_options=DEFAULT_JOB_OPTIONS,
+    )
 
 
 def get(process_id: str) -> ModuleType:
@@ -62,12 +92,25 @@ def check_arguments(process_id: str, **arguments) -> dict:
 def call_graph(process_id: str, namespace: str = "user", **arguments) -> dict:
     """A flat process graph that calls the UDP ``process_id`` with validated ``arguments`` -- what a user
     sends to a backend (``namespace``: "user" where it is published, or the URL of its JSON)."""
-    return {"cotmask1": {"process_id": process_id, "namespace": namespace,
-                         "arguments": check_arguments(process_id, **arguments), "result": True}}
+    return {
+        "cotmask1": {
+            "process_id": process_id,
+            "namespace": namespace,
+            "arguments": check_arguments(process_id, **arguments),
+            "result": True,
+        }
+    }
 
 
-def udf_graph(collection_id: str, bands: list[str], context: dict | None = None, udf_file: str = "cotmask_udf.py",
-              connection=None, spatial_extent: dict | None = None, temporal_extent: list | None = None):
+def udf_graph(
+    collection_id: str,
+    bands: list[str],
+    context: dict | None = None,
+    udf_file: str = "cotmask_udf.py",
+    connection=None,
+    spatial_extent: dict | None = None,
+    temporal_extent: list | None = None,
+):
     """The plain user graph (no UDP): load_collection -> filter_bands -> apply_dimension(bands, cotmask UDF),
     as a cube (``connection``: a backend's, or None to build offline). ``udf_file`` defaults to the UDF
     that carries all models."""
@@ -75,15 +118,22 @@ def udf_graph(collection_id: str, bands: list[str], context: dict | None = None,
 
     from .common import apply_cotmask
 
-    cube = DataCube.load_collection(collection_id, connection=connection, spatial_extent=spatial_extent,
-                                    temporal_extent=temporal_extent, bands=bands).filter_bands(bands)
+    cube = DataCube.load_collection(
+        collection_id,
+        connection=connection,
+        spatial_extent=spatial_extent,
+        temporal_extent=temporal_extent,
+        bands=bands,
+    ).filter_bands(bands)
     return apply_cotmask(cube, dict(context or {}), udf_file)
 
 
 def published_udps() -> list[dict]:
     """The UDP dicts as published: graphs/*.json of the checkout, else built from the modules."""
-    return [json.loads((GRAPHS_DIR / f"{m.PROCESS_ID}.json").read_text()) if GRAPHS_DIR.is_dir()
-            else process_dict(m) for m in PROCESSES]
+    return [
+        json.loads((GRAPHS_DIR / f"{m.PROCESS_ID}.json").read_text()) if GRAPHS_DIR.is_dir() else process_dict(m)
+        for m in PROCESSES
+    ]
 
 
 def render(module: ModuleType) -> str:
@@ -93,8 +143,10 @@ def render(module: ModuleType) -> str:
 
 #: Benchmark scenario area: a forest near Ludvika, Sweden; summer 2024.
 SCENARIO_EXTENT = {"west": 14.50, "south": 59.90, "east": 14.56, "north": 59.93}
-SCENARIO_FOREST = {"type": "Polygon", "coordinates": [[[14.505, 59.905], [14.555, 59.905], [14.555, 59.928],
-                                                       [14.505, 59.928], [14.505, 59.905]]]}
+SCENARIO_FOREST = {
+    "type": "Polygon",
+    "coordinates": [[[14.505, 59.905], [14.555, 59.905], [14.555, 59.928], [14.505, 59.928], [14.505, 59.905]]],
+}
 
 
 def benchmark_scenario(module: ModuleType) -> str:
@@ -102,14 +154,28 @@ def benchmark_scenario(module: ModuleType) -> str:
     calling the UDP by the URL of its published JSON."""
     namespace = PUBLISHED_JSON_URL.format(process_id=module.PROCESS_ID)
     names = {q.name for q in module.parameters()}
-    args = {"spatial_extent": SCENARIO_EXTENT, "temporal_extent": ["2024-06-01", "2024-09-01"],
-            **({"geometries": SCENARIO_FOREST} if "geometries" in names else {})}
-    scenario = [{"id": f"{module.PROCESS_ID}_sweden_summer2024", "type": "openeo",
-                 "description": f"{module.SUMMARY}: forest near Ludvika, Sweden, June-August 2024",
-                 "backend": "openeo.dataspace.copernicus.eu",
-                 "process_graph": {"cotmask": {"process_id": module.PROCESS_ID, "namespace": namespace,
-                                               "arguments": check_arguments(module.PROCESS_ID, **args), "result": True}},
-                 "reference_data": {}}]
+    args = {
+        "spatial_extent": SCENARIO_EXTENT,
+        "temporal_extent": ["2024-06-01", "2024-09-01"],
+        **({"geometries": SCENARIO_FOREST} if "geometries" in names else {}),
+    }
+    scenario = [
+        {
+            "id": f"{module.PROCESS_ID}_sweden_summer2024",
+            "type": "openeo",
+            "description": f"{module.SUMMARY}: forest near Ludvika, Sweden, June-August 2024",
+            "backend": "openeo.dataspace.copernicus.eu",
+            "process_graph": {
+                "cotmask": {
+                    "process_id": module.PROCESS_ID,
+                    "namespace": namespace,
+                    "arguments": check_arguments(module.PROCESS_ID, **args),
+                    "result": True,
+                }
+            },
+            "reference_data": {},
+        }
+    ]
     return json.dumps(scenario, indent=1) + "\n"
 
 
@@ -135,5 +201,16 @@ def main() -> None:
         print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB), its benchmark scenario and catalogue record")
 
 
-__all__ = ["PROCESSES", "RECORDS_DIR", "call_graph", "render_record", "udf_graph", "check_arguments", "get", "main", "process_dict", "published_udps", "render",
-           "screening_table"]
+__all__ = [
+    "PROCESSES",
+    "RECORDS_DIR",
+    "call_graph",
+    "render_record",
+    "udf_graph",
+    "check_arguments",
+    "get",
+    "main",
+    "process_dict",
+    "published_udps",
+    "render",
+]

@@ -23,10 +23,28 @@ Verified by reading the sources (no credentials exist here to run a job):
 #: Operators allowed inside non-UDF callbacks (reducers, apply, merge resolvers), each implemented
 #: by the geotrellis callback builder (OpenEOProcessScriptBuilder.scala, line).
 CALLBACK_OPS: dict[str, int] = {
-    "array_element": 1201, "gt": 1122, "gte": 1124, "eq": 1127, "not": 1130, "and": 1132, "or": 1135,
-    "add": 1143, "subtract": 1144, "multiply": 1147, "divide": 1149, "clip": 1154, "if": 1120,
-    "max": 1157, "min": 1159, "mean": 1162, "median": 1167, "count": 1171, "first": 1195, "is_nan": 1200,
-    "is_nodata": 1199, "sum": 1141,
+    "array_element": 1201,
+    "gt": 1122,
+    "gte": 1124,
+    "eq": 1127,
+    "not": 1130,
+    "and": 1132,
+    "or": 1135,
+    "add": 1143,
+    "subtract": 1144,
+    "multiply": 1147,
+    "divide": 1149,
+    "clip": 1154,
+    "if": 1120,
+    "max": 1157,
+    "min": 1159,
+    "mean": 1162,
+    "median": 1167,
+    "count": 1171,
+    "first": 1195,
+    "is_nan": 1200,
+    "is_nodata": 1199,
+    "sum": 1141,
 }
 #: Parameters a callback may read: its own inputs (``x``/``y`` for apply/merge resolvers, ``data``).
 CALLBACK_INPUTS = frozenset({"x", "y", "data"})
@@ -50,6 +68,7 @@ def _parameter_reads(value) -> list[str]:
 
 def _callbacks(arguments: dict):
     """(argument name, callback process graph) in a node's arguments, at any depth."""
+
     def walk(value, arg):
         if isinstance(value, dict):
             if "process_graph" in value:
@@ -60,6 +79,7 @@ def _callbacks(arguments: dict):
         elif isinstance(value, list):
             for v in value:
                 yield from walk(v, arg)
+
     for name, value in arguments.items():
         yield from walk(value, name)
 
@@ -84,8 +104,10 @@ def callback_problems(udp: dict) -> list[str]:
                     reads = _parameter_reads(args)
                 for name in reads:
                     if name not in CALLBACK_INPUTS:
-                        problems.append(f"{path}: reads parameter {name!r} inside a callback (not resolved there "
-                                        "on geotrellis backends: it silently becomes the callback's input)")
+                        problems.append(
+                            f"{path}: reads parameter {name!r} inside a callback (not resolved there "
+                            "on geotrellis backends: it silently becomes the callback's input)"
+                        )
             for arg, sub in _callbacks(args):
                 check(sub, f"{path}.{arg}")
 

@@ -13,10 +13,10 @@ from openeo.api.process import Parameter
 from openeo.internal.graph_building import PGNode
 from openeo.rest.datacube import DataCube
 
-from ..core import DEFAULT_MODEL, DN_SCALE, OUTPUT_BANDS
-from ..model import load_model
-from ..shadow import NEIGHBORHOOD_OVERLAP, NEIGHBORHOOD_SIZE, SHADOW_BANDS
-from ..udf_build import GRAPH_MODELS, udf_text
+from ..core.bands import DEFAULT_MODEL, DN_SCALE, OUTPUT_BANDS
+from ..core.shipped import load_model
+from ..udf.build import GRAPH_MODELS, udf_text
+from ..udf.shadow import NEIGHBORHOOD_OVERLAP, NEIGHBORHOOD_SIZE, SHADOW_BANDS
 
 UDF_FILE = "cotmask_udf_distilled.py"
 CLASSES_UDF_FILE = "cotmask_classes_udf.py"
@@ -30,67 +30,115 @@ WORLDCOVER_CLASSES = (10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 100)
 
 
 def _num(name: str, default: float, description: str, **schema) -> Parameter:
-    return Parameter.number(name, default=default, description=description) if not schema else \
-        Parameter(name, description=description, schema={"type": "number", **schema}, default=default)
+    return (
+        Parameter.number(name, default=default, description=description)
+        if not schema
+        else Parameter(name, description=description, schema={"type": "number", **schema}, default=default)
+    )
 
 
 def load_parameters() -> list[Parameter]:
     """collection_id, spatial_extent, temporal_extent, bands."""
     l2a = list(load_model("L2A").bands)
     return [
-        Parameter.string("collection_id", default="SENTINEL2_L2A",
-                         description="Sentinel-2 collection (L2A or L1C; for L1C pass the L1C bands, incl. B10)."),
+        Parameter.string(
+            "collection_id",
+            default="SENTINEL2_L2A",
+            description="Sentinel-2 collection (L2A or L1C; for L1C pass the L1C bands, incl. B10).",
+        ),
         Parameter.spatial_extent("spatial_extent", description="Area of interest (bounding box)."),
         Parameter.temporal_interval("temporal_extent", description="Time range [start, end)."),
-        Parameter.array("bands", default=l2a, item_schema={"type": "string"},
-                        description="Spectral bands to load: the cotmask model's inputs. Default: the L2A model's "
-                                    f"{l2a}; for L1C add B10."),
+        Parameter.array(
+            "bands",
+            default=l2a,
+            item_schema={"type": "string"},
+            description="Spectral bands to load: the cotmask model's inputs. Default: the L2A model's "
+            f"{l2a}; for L1C add B10.",
+        ),
     ]
 
 
 def model_parameters() -> list[Parameter]:
     """level, scale, offset, thresholds and model kind (the UDF context)."""
     th = load_model("L2A").thresholds
+    members = load_model("L2A", "ensemble").metadata["members"]
     return [
-        Parameter("level", description="Model level L1C or L2A; null: L1C if B10 is among the bands, else L2A.",
-                  schema={"type": ["string", "null"], "enum": ["L1C", "L2A", None]}, default=None),
-        _num("scale", DN_SCALE, "Reflectance = (DN + offset) * scale; 1 if the data is reflectance already.",
-             exclusiveMinimum=0),
-        _num("offset", 0, "DN offset: 0 for harmonised data (Sentinel Hub based collections) and baseline < 04.00; "
-                          "-1000 for raw ESA products of processing baseline >= 04.00."),
+        Parameter(
+            "level",
+            description="Model level L1C or L2A; null: L1C if B10 is among the bands, else L2A.",
+            schema={"type": ["string", "null"], "enum": ["L1C", "L2A", None]},
+            default=None,
+        ),
+        _num(
+            "scale",
+            DN_SCALE,
+            "Reflectance = (DN + offset) * scale; 1 if the data is reflectance already.",
+            exclusiveMinimum=0,
+        ),
+        _num(
+            "offset",
+            0,
+            "DN offset: 0 for harmonised data (Sentinel Hub based collections) and baseline < 04.00; "
+            "-1000 for raw ESA products of processing baseline >= 04.00.",
+        ),
         _num("thin_threshold", th["thin"], "COT from which a pixel is thin cloud.", minimum=0),
-        _num("opaque_threshold", th["opaque"], "COT from which a pixel is opaque cloud (must exceed thin_threshold).",
-             minimum=0),
-        Parameter.string("model", default=DEFAULT_MODEL, values=sorted({kind for _, kind in GRAPH_MODELS}),
-                         description="cotmask model: the distilled network (L1C and L2A; one network of an ensemble "
-                                     "member's size trained on the 10-member ensemble, ~8x faster), the only one a "
-                                     "UDP can carry. For the ensemble apply udf/cotmask_udf.py with "
-                                     "apply_dimension."),
+        _num(
+            "opaque_threshold",
+            th["opaque"],
+            "COT from which a pixel is opaque cloud (must exceed thin_threshold).",
+            minimum=0,
+        ),
+        Parameter.string(
+            "model",
+            default=DEFAULT_MODEL,
+            values=sorted({kind for _, kind in GRAPH_MODELS}),
+            description="cotmask model: the distilled network (L1C and L2A; one network of an ensemble "
+            f"member's size trained on the {members}-member ensemble; its speed and flags: the model card), the only "
+            "one a UDP can carry. For the ensemble apply udf/cotmask_udf.py with apply_dimension.",
+        ),
     ]
 
 
 def mask_parameters() -> list[Parameter]:
     """Which classes to mask, dilation buffer, SCL classes."""
     return [
-        Parameter("min_class", schema={"type": "integer", "enum": [1, 2]}, default=1,
-                  description="Mask pixels of this cloud class and above: 1 masks thin and opaque cloud, 2 opaque only."),
-        Parameter("buffer", schema={"type": "integer", "minimum": 0, "maximum": 50}, default=1,
-                  description="Dilation buffer around cloudy pixels, in pixels (0: none)."),
-        Parameter.array("scl_classes", default=[], item_schema={"type": "integer"},
-                        description="Also mask these SCL classes, e.g. [3, 8, 9, 10] (cloud shadow, medium/high "
-                                    "cloud, cirrus) or with 11 (snow). []: cotmask's model alone."),
+        Parameter(
+            "min_class",
+            schema={"type": "integer", "enum": [1, 2]},
+            default=1,
+            description="Mask pixels of this cloud class and above: 1 masks thin and opaque cloud, 2 opaque only.",
+        ),
+        Parameter(
+            "buffer",
+            schema={"type": "integer", "minimum": 0, "maximum": 50},
+            default=1,
+            description="Dilation buffer around cloudy pixels, in pixels (0: none).",
+        ),
+        Parameter.array(
+            "scl_classes",
+            default=[],
+            item_schema={"type": "integer"},
+            description="Also mask these SCL classes, e.g. [3, 8, 9, 10] (cloud shadow, medium/high "
+            "cloud, cirrus) or with 11 (snow). []: cotmask's model alone.",
+        ),
         shadows_parameter(),
-        Parameter.string("scl_collection", default="SENTINEL2_L2A",
-                         description="Collection that provides the SCL band: an L2A collection (for L1C input, "
-                                     "the L2A twin of the same acquisitions)."),
+        Parameter.string(
+            "scl_collection",
+            default="SENTINEL2_L2A",
+            description="Collection that provides the SCL band: an L2A collection (for L1C input, "
+            "the L2A twin of the same acquisitions).",
+        ),
     ]
 
 
 def shadows_parameter() -> Parameter:
     """shadows: whether cloud shadows are computed (and masked)."""
-    return Parameter.boolean("shadows", default=True,
-                             description="Also find cloud shadows (projected from cotmask's opaque clouds along the "
-                                         "sun direction, matched to dark NIR/SWIR pixels) and mask them.")
+    return Parameter.boolean(
+        "shadows",
+        default=True,
+        description="Also find cloud shadows (projected from cotmask's opaque clouds along the "
+        "sun direction, matched to dark NIR/SWIR pixels) and mask them.",
+    )
 
 
 def params(parameters: list[Parameter]) -> dict[str, Parameter]:
@@ -100,8 +148,13 @@ def params(parameters: list[Parameter]) -> dict[str, Parameter]:
 
 def load(p: dict) -> DataCube:
     """load_collection + filter_bands (explicit: some engines ignore bands in load_collection)."""
-    cube = DataCube.load_collection(p["collection_id"], connection=None, spatial_extent=p["spatial_extent"],
-                                    temporal_extent=p["temporal_extent"], bands=p["bands"])
+    cube = DataCube.load_collection(
+        p["collection_id"],
+        connection=None,
+        spatial_extent=p["spatial_extent"],
+        temporal_extent=p["temporal_extent"],
+        bands=p["bands"],
+    )
     return cube.filter_bands(p["bands"])
 
 
@@ -113,37 +166,41 @@ def udf(name: str, context: dict) -> openeo.UDF:
 def top_level_if(condition, accept: DataCube, reject: DataCube) -> DataCube:
     """``if(condition, accept, reject)`` as a top-level node: evaluated by the backend driver (which
     resolves UDP parameters there), unlike an ``if`` inside a callback."""
-    return DataCube(PGNode("if", value=condition, accept=accept, reject=reject), connection=None,
-                    metadata=accept.metadata)
+    return DataCube(
+        PGNode("if", value=condition, accept=accept, reject=reject), connection=None, metadata=accept.metadata
+    )
 
 
 def apply_cotmask(cube: DataCube, context: dict, udf_file: str = UDF_FILE) -> DataCube:
     """apply_dimension(bands, cotmask UDF) with labels declared by rename_labels: cot, cot_std, cloud_class, ood.
     ``udf_file``: the generated UDF to embed (graphs: ``cotmask_udf_distilled.py``; all models: ``cotmask_udf.py``)."""
-    return (cube.apply_dimension(dimension="bands", process=udf(udf_file, context))
-            .rename_labels("bands", target=list(OUTPUT_BANDS)))
+    return cube.apply_dimension(dimension="bands", process=udf(udf_file, context)).rename_labels(
+        "bands", target=list(OUTPUT_BANDS)
+    )
 
 
 #: UDP parameters that go into the cotmask UDF's context.
 CONTEXT_PARAMETERS = ("level", "scale", "offset", "thin_threshold", "opaque_threshold", "model")
 
 
-def cloud_mask(cube: DataCube, p: dict) -> DataCube:
+def cot_bands(cube: DataCube, p: dict) -> DataCube:
     """The cotmask UDF on ``cube`` with the UDP's model parameters as its context."""
     return apply_cotmask(cube, {k: p[k] for k in CONTEXT_PARAMETERS})
 
 
 def shadows(cube: DataCube, mask: DataCube, p: dict) -> DataCube:
     """One band ``shadow`` (1 shadow, 0 not, NaN nodata): the shadow UDF in ``apply_neighborhood`` on B03, B08,
-    B11 of ``cube`` and cotmask's ``cloud_class`` (``mask``); window and overlap from ``cotmask.shadow``."""
+    B11 of ``cube`` and cotmask's ``cloud_class`` (``mask``); window and overlap from ``cotmask.udf.shadow``."""
     inputs = cube.filter_bands(list(SHADOW_BANDS)).merge_cubes(mask.filter_bands(["cloud_class"]))
     # one date per call (geopyspark: apply_tiles; without a t size it hands the whole series to one call)
     window = [{"dimension": d, "value": NEIGHBORHOOD_SIZE, "unit": "px"} for d in ("x", "y")] + [
-        {"dimension": "t", "value": "P1D"}]
+        {"dimension": "t", "value": "P1D"}
+    ]
     overlap = [{"dimension": d, "value": NEIGHBORHOOD_OVERLAP, "unit": "px"} for d in ("x", "y")]
     context = {"scale": p["scale"], "offset": p["offset"]}
-    return (inputs.apply_neighborhood(process=udf(SHADOW_UDF_FILE, context), size=window, overlap=overlap)
-            .rename_labels("bands", target=["shadow"]))
+    return inputs.apply_neighborhood(process=udf(SHADOW_UDF_FILE, context), size=window, overlap=overlap).rename_labels(
+        "bands", target=["shadow"]
+    )
 
 
 def shadowed(cube: DataCube, mask: DataCube, p: dict) -> DataCube:
@@ -155,8 +212,9 @@ def class_hit(cube: DataCube, classes, invert: bool = False, label: str = "hit")
     """One band ``label``: 1 where the (single-band) cube's class code is in ``classes`` (a UDF: no
     ``array_contains`` and no parameter inside a callback on geotrellis)."""
     context = {"classes": classes, "invert": invert, "label": label}
-    return (cube.apply_dimension(dimension="bands", process=udf(CLASSES_UDF_FILE, context))
-            .rename_labels("bands", target=[label]))
+    return cube.apply_dimension(dimension="bands", process=udf(CLASSES_UDF_FILE, context)).rename_labels(
+        "bands", target=[label]
+    )
 
 
 def cloudy_mask(cube: DataCube, p: dict) -> DataCube:
@@ -164,19 +222,25 @@ def cloudy_mask(cube: DataCube, p: dict) -> DataCube:
     by ``buffer`` pixels, OR SCL in scl_classes."""
     from openeo.processes import add, array_create, eq, multiply
 
-    mask = cloud_mask(cube, p)
+    mask = cot_bands(cube, p)
     cls = mask.band("cloud_class")
     cloudy = top_level_if(eq(p["min_class"], 2), cls.apply(lambda x: x.gte(2)), cls.apply(lambda x: x.gte(1)))
     cloudy = top_level_if(p["shadows"], cloudy.logical_or(shadowed(cube, mask, p)), cloudy)
     size = add(multiply(p["buffer"], 2), 1)  # top-level arithmetic on the parameter: resolved by the driver
     kernel = array_create(data=[array_create(data=[1], repeat=size)], repeat=size)
     dilated = cloudy.apply_kernel(kernel=kernel, border=0, replace_invalid=0).apply(lambda x: x.gt(0))
-    scl = DataCube.load_collection(p["scl_collection"], connection=None, spatial_extent=p["spatial_extent"],
-                                   temporal_extent=p["temporal_extent"], bands=["SCL"])
+    scl = DataCube.load_collection(
+        p["scl_collection"],
+        connection=None,
+        spatial_extent=p["spatial_extent"],
+        temporal_extent=p["temporal_extent"],
+        bands=["SCL"],
+    )
     return dilated.logical_or(class_hit(scl, p["scl_classes"]).band("hit"))
 
 
 def valid_count(band: DataCube, period) -> DataCube:
     """Band ``valid_count``: per pixel and period, the number of dates where ``band`` (one band) has data."""
-    return (band.aggregate_temporal_period(period=period, reducer="count")
-            .add_dimension(name="bands", label="valid_count", type="bands"))
+    return band.aggregate_temporal_period(period=period, reducer="count").add_dimension(
+        name="bands", label="valid_count", type="bands"
+    )

@@ -2,15 +2,14 @@
 
 from datetime import date
 
-from ..core import DEFAULT_MODEL, level_for, parse_context
-from ..model import load_model
-from ..udf_build import GRAPH_MODELS
-from ..synth import S2_BANDS
+from ..core.bands import DEFAULT_MODEL, S2_BANDS, level_for
+from ..core.context import parse_context
+from ..core.shipped import load_model
+from ..udf.build import GRAPH_MODELS
 from .common import CONTEXT_PARAMETERS, PERIODS, REDUCERS, WORLDCOVER_CLASSES
 
 #: Band labels a Sentinel-2 collection may carry (spectral bands and L2A auxiliary layers).
 KNOWN_BANDS = set(S2_BANDS) | {"SCL", "AOT", "WVP", "SNW", "CLD", "dataMask"}
-
 
 
 def _geojson(geometries) -> dict:
@@ -91,9 +90,11 @@ def validate_arguments(declared: list[str], arguments: dict) -> dict:
     kind = a.get("model", DEFAULT_MODEL)
     if (level, kind) not in GRAPH_MODELS:
         carried = [k for lv, k in GRAPH_MODELS if lv == level]
-        raise ValueError(f"the published graphs carry the {level} model only as {' or '.join(map(repr, carried))} "
-                         f"(size limit of a UDP); pass model={carried[0]!r}, or apply udf/cotmask_udf.py (all "
-                         "models) with apply_dimension")
+        raise ValueError(
+            f"the published graphs carry the {level} model only as {' or '.join(map(repr, carried))} "
+            f"(size limit of a UDP); pass model={carried[0]!r}, or apply udf/cotmask_udf.py (all "
+            "models) with apply_dimension"
+        )
     if a.get("temporal_extent") is not None:
         start, end = (date.fromisoformat(str(v)[:10]) if v else None for v in a["temporal_extent"])
         if start and end and not start < end:
@@ -118,8 +119,10 @@ def validate_arguments(declared: list[str], arguments: dict) -> dict:
     if "worldcover_classes" in a:
         bad = sorted(set(a["worldcover_classes"]) - set(WORLDCOVER_CLASSES))
         if bad or not a["worldcover_classes"]:
-            raise ValueError(f"worldcover_classes {bad or '[]'}: give ESA WorldCover classes from "
-                             f"{list(WORLDCOVER_CLASSES)} (10 = tree cover; all of them = no restriction)")
+            raise ValueError(
+                f"worldcover_classes {bad or '[]'}: give ESA WorldCover classes from "
+                f"{list(WORLDCOVER_CLASSES)} (10 = tree cover; all of them = no restriction)"
+            )
     if "geometries" in a:
         a["geometries"] = _geojson(a["geometries"])
     return a

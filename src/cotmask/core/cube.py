@@ -1,0 +1,148 @@
+"""A labelled Sentinel-2 cube in, the cotmask bands out (cot, cot_std, cloud_class, ood), with CF attributes.
+
+numpy + xarray; inlined into the cotmask UDFs by ``cotmask.udf.build`` (``apply_datacube`` calls ``cube_outputs``).
+"""
+
+import warnings
+from typing import Callable
+
+import numpy as np
+import xarray as xr
+
+from .bands import BAND_RE, MAX_COT, OUTPUT_BANDS, canonical_band, dn_to_reflectance, level_for  # udf_build: drop
+from .checks import OFFSET_TELL_BANDS, bulk_counts, check_bulk, offset_warning  # udf_build: drop
+from .context import parse_context, threshold_pair  # udf_build: drop
+from .model import Model, classify  # udf_build: drop
+
+#: CF attributes of the output bands (netCDF variables; one place for the UDF, the package and the demo).
+BAND_ATTRS = {
+    "cot": {
+        "long_name": "cloud optical thickness at 550 nm (ensemble mean; distilled model: its estimate of it)",
+        "units": "1",
+        "valid_min": 0.0,
+        "valid_max": MAX_COT,
+    },
+    "cot_std": {
+        "long_name": "cloud optical thickness uncertainty (ensemble spread; distilled model: its estimate of it)",
+        "units": "1",
+        "valid_min": 0.0,
+    },
+    "cloud_class": {
+        "long_name": "cotmask cloud class",
+        "units": "1",
+        "flag_values": [0, 1, 2],
+        "flag_meanings": "clear thin_cloud opaque_cloud",
+    },
+    "ood": {
+        "long_name": "distance of the input spectrum to the training data (1: as far as the most unusual 1 % "
+        "of the training samples; above 1 the model extrapolates)",
+        "units": "1",
+        "valid_min": 0.0,
+    },
+}
+
+
+def output_attrs(model: "Model", thin: float, opaque: float, ctx: dict) -> dict:
+    """Attributes of a cotmask result: model, version, level, thresholds and the DN conversion used."""
+    return {
+        "cotmask_model": model.kind,
+        "cotmask_level": model.level,
+        "cotmask_model_version": str(model.metadata.get("version", "")),
+        "thin_threshold": thin,
+        "opaque_threshold": opaque,
+        "input_scale": ctx["scale"],
+        "input_offset": ctx["offset"],
+        "cloud_class_meanings": "0 clear (COT < thin_threshold), 1 thin, 2 opaque (COT >= opaque_threshold); "
+        "NaN nodata",
+    }
+
+
+def band_dim(cube: xr.DataArray) -> str:
+    """The name of the cube's bands dimension (``bands`` or ``band``); ``ValueError`` when it has none."""
+    for d in cube.dims:
+        if str(d).lower() in ("bands", "band"):
+            return str(d)
+    raise ValueError(f"cube has no bands dimension (dims {list(cube.dims)}); apply cotmask along 'bands'")
+
+
+def cube_outputs(
+    cube: xr.DataArray, context: dict | None, get_model: Callable[[str, str, "str | None"], "Model"]
+) -> xr.DataArray:
+    """COT, spread, class and ood for a labelled cube with a bands dimension and any other dimensions.
+
+    Input is DN (``(v + offset) * scale``, ``nodata`` DN and NaN give NaN) or, with ``scale=1``,
+    reflectance. Output: the same dimensions, band labels ``OUTPUT_BANDS``, float32.
+    """
+    ctx = parse_context(context)
+    bdim = band_dim(cube)
+    if not np.issubdtype(cube.dtype, np.number) or np.issubdtype(cube.dtype, np.bool_):
+        raise TypeError(f"cube must be numeric, got dtype {cube.dtype}")
+    labels = {canonical_band(b): b for b in cube.coords[bdim].values} if bdim in cube.coords else {}
+    level = level_for(ctx["level"], labels)
+    model = get_model(level, ctx["model"], ctx["engine"])
+    missing = [b for b in model.bands if b not in labels]
+    if missing and not any(BAND_RE.match(str(b)) for b in labels.values()):
+        raise ValueError(
+            f"band labels {list(labels.values())[:13]} are not Sentinel-2 band names (e.g. rioxarray's "
+            "1..N): name them, e.g. cotmask.cloud_mask(cube, context, bands=[...]) or assign_coords"
+        )
+    if missing:
+        raise ValueError(
+            f"cube lacks bands {missing} needed by the {level} model (has {sorted(labels)}); "
+            f"the {level} model needs {list(model.bands)}"
+        )
+    thin, opaque = threshold_pair(
+        ctx["thin_threshold"] if ctx["thin_threshold"] is not None else model.thresholds["thin"],
+        ctx["opaque_threshold"] if ctx["opaque_threshold"] is not None else model.thresholds["opaque"],
+    )
+    values = np.asarray(cube.values)  # no copy for numpy-backed cubes
+    order = list(cube.coords[bdim].values)
+    band_idx = [order.index(labels[b]) for b in model.bands]
+    data = np.moveaxis(values, cube.dims.index(bdim), -1)  # (..., all bands): a view
+    lead = data.shape[:-1]
+    data = data.reshape((1,) * max(0, 3 - data.ndim) + data.shape)  # at least (rows, cols, bands)
+    out = np.empty((*data.shape[:-1], len(OUTPUT_BANDS)), dtype=np.float32)
+    scale, offset, nodata = ctx["scale"], ctx["offset"], ctx["nodata"]
+    chunk = int(ctx["chunk_size"] or model.chunk_size)
+    rows = max(1, chunk // data.shape[-2])
+    slices = [
+        (*idx, slice(r0, r0 + rows)) for idx in np.ndindex(*data.shape[:-3]) for r0 in range(0, data.shape[-3], rows)
+    ]
+    tell = [model.bands.index(b) for b in OFFSET_TELL_BANDS if b in model.bands]
+
+    def reflectance(sl: tuple) -> np.ndarray:
+        raw = np.asarray(data[sl][..., band_idx]).reshape(-1, len(band_idx))  # chunk copy only, dtype kept
+        return dn_to_reflectance(raw, scale, offset, nodata)  # NaN rows are nodata in model.run
+
+    def one_chunk(sl: tuple) -> tuple:  # writes its part of ``out``; returns what the checks below need
+        refl = reflectance(sl)
+        dark = np.full(len(tell), np.inf)
+        if tell:
+            with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN chunk
+                dark = np.nanmin(refl[:, tell], axis=0)
+        # a slice of less than two chunks runs as one call (at most twice a chunk's intermediates per worker): a
+        # tile row as one call is faster than split into a chunk and a remainder (benchmarks/results.md)
+        cot, std, ood = model.run(refl, len(refl) if len(refl) < 2 * chunk else chunk, check=False, with_ood=True)
+        cls = classify(cot, thin, opaque)
+        out[sl] = np.stack([cot, std, cls, ood], axis=-1).reshape(out[sl].shape)
+        return bulk_counts(refl), dark, int(np.isfinite(cls).sum()), int((cls == 2).sum())
+
+    # one pass, chunks on the model's worker threads; the bulk verdict covers the whole cube, whatever the chunking
+    parts = model.map(one_chunk, slices)
+    counts = sum((p[0] for p in parts), np.zeros(3, dtype=np.int64))
+    dark = np.fmin.reduce([p[1] for p in parts]) if parts else np.full(len(tell), np.inf)
+    n_valid, n_opaque = sum(p[2] for p in parts), sum(p[3] for p in parts)
+    check_bulk(counts, "reflectance (after scale/offset)")  # before any result leaves: no silently wrong mask
+    opaque_share = n_opaque / n_valid if n_valid else 1.0  # counted per chunk: no full-size temporary
+    hint = None
+    if offset == 0 and scale < 0.01:
+        hint = offset_warning(dict(zip((model.bands[i] for i in tell), dark.tolist())), opaque_share)
+    if hint:
+        warnings.warn(hint, UserWarning, stacklevel=2)
+    out = out.reshape(*lead, len(OUTPUT_BANDS))
+    dims = [d for d in cube.dims if d != bdim] + [bdim]
+    coords = {k: v for k, v in cube.coords.items() if bdim not in v.dims}
+    coords[bdim] = list(OUTPUT_BANDS)
+    result = xr.DataArray(out, dims=dims, coords=coords, attrs=output_attrs(model, thin, opaque, ctx))
+    return result.transpose(*cube.dims)

@@ -1,0 +1,1 @@
+"""``cotmask demo``: the demo run (``run``), its pictures (``quicklooks``) and CF netCDF files (``netcdf``)."""

@@ -1,0 +1,112 @@
+"""The house rules: what the UDFs and graphs import, what a plain install needs, generated UDFs that read
+top-down, one fact in one place, and a clean lint."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import tomllib
+
+from cotmask.core.context import CONTEXT_DEFAULTS
+from cotmask.udf.build import UDF_FILES, udf_dir
+from cotmask.udf.shadow import REFERENCE_PERCENTILE, SHADOW_DEFAULTS, parse_shadow_context
+
+ROOT = Path(__file__).resolve().parents[1]
+#: What neither the UDFs nor the graph builders may pull in: the harness, training, the generator, the demo.
+FORBIDDEN = (
+    "cotmask.local",
+    "cotmask.training",
+    "cotmask.samples",
+    "cotmask.demo",
+    "openeo_processes_dask",
+    "matplotlib",
+    "scipy",
+    "geopandas",
+    "netCDF4",
+    "rich",
+)
+
+
+def _modules_after(code: str) -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", code + "\nimport sys, json; print(json.dumps(sorted(sys.modules)))"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def _forbidden(modules: set[str]) -> list[str]:
+    return sorted(m for m in modules if any(m == f or m.startswith(f + ".") for f in FORBIDDEN))
+
+
+def test_graph_builders_and_udfs_import_neither_harness_nor_generator() -> None:
+    loaded = _modules_after(
+        "import cotmask.udp as u, cotmask.udf.build as b\n"
+        "[u.process_dict(m) for m in u.PROCESSES]; [b.render(n) for n in b.UDF_FILES]"
+    )
+    assert "cotmask.udp" in loaded and _forbidden(loaded) == []
+
+
+def test_predict_needs_only_the_core_dependencies() -> None:
+    loaded = _modules_after(
+        "import numpy as np, cotmask\ncotmask.predict(np.full((4, 11), 0.05, np.float32), level='L2A')"
+    )
+    assert _forbidden(loaded) == []
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert sorted(re.split(r"[<>=]", d)[0] for d in deps) == ["numpy", "onnxruntime", "openeo", "xarray"]
+
+
+@pytest.mark.parametrize("name", sorted(UDF_FILES))
+def test_generated_udf_reads_top_down(name: str) -> None:
+    """Entry point within the first 80 lines, the header lists every context key, and only what the UDF runs."""
+    text = (udf_dir() / name).read_text()
+    lines = text.splitlines()
+    entry = next(i for i, line in enumerate(lines) if line.startswith("def apply_datacube("))
+    assert entry < 80, f"apply_datacube at line {entry + 1}"
+    header = text[: text.index('"""', 3)]
+    keys = {"cotmask_shadow_udf.py": SHADOW_DEFAULTS}.get(name, CONTEXT_DEFAULTS)
+    if name in ("cotmask_best_pixel_udf.py", "cotmask_classes_udf.py"):
+        keys = __import__(f"cotmask.udf.{name[:-3]}", fromlist=["CONTEXT"]).CONTEXT
+    assert all(re.search(rf"^  {k}\s", header, re.M) for k in keys), header
+    if not UDF_FILES[name].models:  # no model: no engine, no model class, no onnxruntime
+        assert "onnxruntime" not in text.split('"""', 2)[2] and "class Model" not in text and "NumpyGraph" not in text
+
+
+def test_shadow_error_names_the_percentile_the_code_uses() -> None:
+    with pytest.raises(ValueError, match=rf"{REFERENCE_PERCENTILE:g}th percentile"):
+        parse_shadow_context({"darkness": 2.0})
+
+
+def test_shipped_text_states_no_speed_figures_and_true_sizes() -> None:
+    """Speed lives in benchmarks/results.md; graphs, records and UDFs say no 'N x faster'. Any UDF/graph size the
+    README states in KiB is the file's size (to the KiB)."""
+    shipped = [*ROOT.glob("graphs/*.json"), *ROOT.glob("records/*.json"), *ROOT.glob("src/cotmask/**/*.py")]
+    speed = re.compile(r"~?\d+(\.\d+)?\s?[x×]\s+(faster|slower)")
+    assert [p.name for p in shipped if speed.search(p.read_text())] == []
+    readme = (ROOT / "README.md").read_text()
+    for name, kib in re.findall(r"`(?:udf|graphs)/([\w.]+)`[^`\n]{0,40}?\((\d+) KiB\)", readme):
+        path = next(ROOT.glob(f"*/{name}"))
+        assert abs(path.stat().st_size / 1024 - int(kib)) < 1, (name, kib)
+
+
+def test_graph_model_description_comes_from_the_model_metadata() -> None:
+    members = json.loads((ROOT / "graphs" / "cotmask_cloud_mask.json").read_text())
+    model = next(p for p in members["parameters"] if p["name"] == "model")
+    from cotmask import load_model
+
+    assert f"{load_model('L2A', 'ensemble').metadata['members']}-member ensemble" in model["description"]
+
+
+def test_lint_and_format_are_clean() -> None:
+    """ruff (config in pyproject.toml) over the whole tree, the generated UDFs included."""
+    ruff = [sys.executable, "-m", "ruff"]
+    check = subprocess.run([*ruff, "check", "."], capture_output=True, text=True, cwd=ROOT)
+    assert check.returncode == 0, check.stdout[-3000:]
+    fmt = subprocess.run([*ruff, "format", "--check", "."], capture_output=True, text=True, cwd=ROOT)
+    assert fmt.returncode == 0, fmt.stdout[-3000:]
