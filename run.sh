@@ -2,6 +2,7 @@
 # cotmask set-up + run, on a fresh Debian 12 / Python 3.11 machine:
 #   ./run.sh demo [cotmask demo options]   # the demo on a real Sentinel-2 scene -> out/demo/
 #   ./run.sh test [pytest options]         # the test suite
+#   ./run.sh evaluate                      # regenerate evaluation/ with the peers (the eval extra) installed
 # Creates .venv (installing Debian's python3-venv if needed), installs the project with what the
 # command needs, and for the demo downloads the real 13-band L1C sample (s2cloudless 1.2.2 sdist,
 # CC BY-SA 4.0) into .cache/ -- it is not part of this repository.
@@ -24,6 +25,7 @@ if [ "$cmd" = test ] && ! ldconfig -p | grep -q "libgfortran.so.5 "; then
 fi
 extras="demo"
 [ "$cmd" = test ] && extras="test"
+[ "$cmd" = evaluate ] && extras="eval"
 stamp=".venv/.cotmask-$(sha1sum pyproject.toml | cut -c1-12)-${extras/,/-}"
 # pip quietly, with a line every 20 s so a first install (1-2 min) does not look hung; pip's notes about
 # package-index locations this machine does not have are not the user's problem and are left out
@@ -55,6 +57,12 @@ case "$cmd" in
     exec .venv/bin/cotmask demo "$@" ;;
   test)
     exec .venv/bin/python -m pytest "$@" ;;
+  evaluate)
+    # every committed report under evaluation/, with every peer (a missing peer fails the run)
+    for script in run_evaluation real_labels shadows cirrus_coverage real_surfaces; do
+      echo "evaluation/$script.py"; .venv/bin/python "evaluation/$script.py" "$@"
+    done
+    git status --short evaluation/ ;;
   *)
-    echo "usage: ./run.sh demo [options] | ./run.sh test [pytest options]" >&2; exit 2 ;;
+    echo "usage: ./run.sh demo [options] | ./run.sh test [pytest options] | ./run.sh evaluate" >&2; exit 2 ;;
 esac

@@ -19,13 +19,13 @@ import pandas as pd
 import shapely
 
 import cotmask
-from cotmask.core.bands import DEFAULT_MODEL, MODEL_KINDS
+from cotmask.core.bands import DEFAULT_MODEL, MODEL_KINDS, S2_BANDS
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from peers import ukis_classes  # noqa: E402
 from run_evaluation import DEFAULT_DATA, cot_of, s2cloudless_probs, threshold_baseline  # noqa: E402
 
-S2_BANDS = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12")
 UKIS_BANDS = ("B02", "B03", "B04", "B08", "B11", "B12")
 LABELS = HERE / "labels" / "real_scene_labels.json"
 CLASSES = ("clear", "haze_thin", "opaque", "cloud_edge", "bright_surface", "turbid_water")
@@ -67,22 +67,9 @@ def flagged(toa: np.ndarray, bands: tuple[str, ...]) -> dict[str, np.ndarray]:
             model = cotmask.load_model("L1C", kind)
             x = toa[..., [bands.index(b) for b in model.bands]].reshape(-1, len(model.bands))
             out[f"cotmask L1C {kind}"] = (cotmask.predict(x, "L1C", kind)["cloud_class"] >= 1).reshape(toa.shape[:2])
-        try:
-            from s2cloudless import S2PixelCloudDetector
-
-            prob = S2PixelCloudDetector(all_bands=True).get_cloud_probability_maps(toa[None].astype(np.float32))[0]
-            out["s2cloudless (p > 0.4)"] = prob > 0.4
-        except ImportError:
-            pass
+        out["s2cloudless (p > 0.4)"] = s2cloudless_probs(toa[None])[0] > 0.4
     out["threshold rule"] = threshold_baseline(toa, bands)
-    try:
-        from ukis_csmask.mask import CSmask
-
-        six = toa[..., [bands.index(b) for b in UKIS_BANDS]].astype(np.float32)
-        csm = CSmask(six, band_order=["blue", "green", "red", "nir", "swir16", "swir22"], product_level="l1c")
-        out["ukis-csmask (6 bands)"] = csm.csm[..., 0] == 1
-    except ImportError:
-        pass
+    out["ukis-csmask (6 bands)"] = ukis_classes(toa[..., [bands.index(b) for b in UKIS_BANDS]]) == 1
     return out
 
 
@@ -184,8 +171,7 @@ def _swept(toa: np.ndarray, bands: tuple[str, ...]) -> dict[str, np.ndarray]:
         cot = cot_of(toa, "L1C", kind)
         out.update({f"cotmask L1C {kind} @ {t}": cot >= t for t in COT_THRESHOLDS})
     prob = s2cloudless_probs(toa[None])
-    if prob is not None:
-        out.update({f"s2cloudless @ {t}": prob[0] > t for t in PROB_THRESHOLDS})
+    out.update({f"s2cloudless @ {t}": prob[0] > t for t in PROB_THRESHOLDS})
     return out
 
 

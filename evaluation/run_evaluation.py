@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from peers import s2cloudless_probability, ukis_classes
 
 import cotmask
 from cotmask.core.bands import S2_BANDS
@@ -37,13 +38,9 @@ def threshold_baseline(toa: np.ndarray, bands: tuple[str, ...] = S2_BANDS) -> np
     return cloudy | (toa[..., i["B10"]] > 0.012) if "B10" in i else cloudy
 
 
-def s2cloudless_probs(toa: np.ndarray) -> np.ndarray | None:
-    """s2cloudless probability per pixel of (n, y, x, 13) TOA, or None when not installed."""
-    try:
-        from s2cloudless import S2PixelCloudDetector
-    except ImportError:
-        return None
-    return S2PixelCloudDetector(all_bands=True).get_cloud_probability_maps(toa.astype(np.float32))
+def s2cloudless_probs(toa: np.ndarray) -> np.ndarray:
+    """s2cloudless probability per pixel of (n, y, x, 13) TOA (``peers.MissingPeer`` when not installed)."""
+    return s2cloudless_probability(toa)
 
 
 def cot_of(toa: np.ndarray, level: str = "L1C", kind: str = "ensemble") -> np.ndarray:
@@ -73,8 +70,7 @@ def injected(data: Path, n_boot: int, seeds: int, figures: Path) -> tuple[str, d
         "cotmask L1C distilled": float(np.mean(cot_of(scenes, kind="distilled") >= THIN)),
         "threshold baseline": float(np.mean(threshold_baseline(scenes))),
     }
-    if s2c_clear is not None:
-        res["clear_false_cloud"]["s2cloudless"] = float(np.mean(s2c_clear > 0.4))
+    res["clear_false_cloud"]["s2cloudless"] = float(np.mean(s2c_clear > 0.4))
     cubes, truths = [], []
     for seed in range(seeds):
         cube, truth = inject_into_scenes(scenes, seed=seed)
@@ -88,8 +84,7 @@ def injected(data: Path, n_boot: int, seeds: int, figures: Path) -> tuple[str, d
         "threshold baseline": threshold_baseline(toa),
     }
     s2c = s2cloudless_probs(toa)
-    if s2c is not None:
-        preds["s2cloudless"] = s2c > 0.4
+    preds["s2cloudless"] = s2c > 0.4
     cloudy, thin = cot_true >= THIN, (cot_true >= THIN) & (cot_true < OPAQUE)
     blocks = block_ids(cot_true.shape, 10)
     for name, p in preds.items():
@@ -173,13 +168,7 @@ def ukis(data: Path, n_boot: int, quick: bool, cache: Path) -> tuple[str, dict]:
         f"cotmask 6-band variant (COT >= {THIN:g})": cot >= THIN,
         "threshold baseline": threshold_baseline(img, ("B02", "B03", "B04", "B08", "B11", "B12")),
     }
-    try:
-        from ukis_csmask.mask import CSmask
-
-        csm = CSmask(img, band_order=["blue", "green", "red", "nir", "swir16", "swir22"], product_level="l1c")
-        preds["ukis-csmask (6-band L1C model)"] = csm.csm[..., 0] == 1
-    except ImportError:
-        pass
+    preds["ukis-csmask (6-band L1C model)"] = ukis_classes(img) == 1
     blocks = block_ids(msk.shape, 16)
     rows = [
         {"method": k, **with_ci(truth, v, blocks, n_boot), "flagged_in_shadow": f"{np.mean(v[shadow]):.3f}"}

@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
+from peers import ukis_classes  # noqa: E402
 from scipy.ndimage import distance_transform_edt  # noqa: E402
 
 import cotmask  # noqa: E402
@@ -86,15 +87,8 @@ def ukis(data: Path, n_boot: int, figures: Path) -> tuple[pd.DataFrame, dict]:
         "shadow step given the labelled clouds": given == 1,
         "dark-pixel baseline (darkness test, no geometry)": dark_baseline(img, cls),
     }
-    try:
-        from ukis_csmask.mask import CSmask
-
-        csm = CSmask(img, band_order=["blue", "green", "red", "nir", "swir16", "swir22"], product_level="l1c").csm[
-            ..., 0
-        ]
-        preds["ukis-csmask (shadow class)"] = csm == 2
-    except ImportError:
-        csm = None
+    csm = ukis_classes(img)
+    preds["ukis-csmask (shadow class)"] = csm == 2
     truth, blocks = msk == 0, block_ids(msk.shape, 16)
     away = distance_transform_edt(~np.isin(msk, (0, 4))) * PIXEL > AWAY_M
     land_away, water_away = away & (msk == 3), away & (msk == 1)

@@ -110,3 +110,32 @@ def test_lint_and_format_are_clean() -> None:
     assert check.returncode == 0, check.stdout[-3000:]
     fmt = subprocess.run([*ruff, "format", "--check", "."], capture_output=True, text=True, cwd=ROOT)
     assert fmt.returncode == 0, fmt.stdout[-3000:]
+
+
+def _rate(runs: list, **match) -> float:
+    return next(r["pixels_per_second"] for r in runs if all(r.get(k) == v for k, v in match.items()) and "tag" not in r)
+
+
+def test_readme_figures_are_the_results_files() -> None:
+    """The README's speed ratio and real-label shares are those of benchmarks/results.json and
+    evaluation/real_labels.json (rounded as printed)."""
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    runs = json.loads((ROOT / "benchmarks" / "results.json").read_text())["runs"]
+    ratio = _rate(runs, scenario="predict", level="L2A", kind="distilled", threads=2) / _rate(
+        runs, scenario="predict", level="L2A", kind="ensemble", threads=2
+    )
+    stated = float(re.search(r"~(\d+)× faster than the ensemble", readme).group(1))
+    assert abs(stated - ratio) / ratio < 0.15, (stated, ratio)
+    shares = {
+        (r["class"], r["method"]): r["fraction"]
+        for r in json.loads((ROOT / "evaluation" / "real_labels.json").read_text())["per_class"]
+    }
+    m = re.search(
+        r"flags (\d+) % of the real haze/thin-cirrus pixels \(the ensemble (\d+) %; s2cloudless (\d+) %", readme
+    )
+    for got, method in zip(m.groups(), ("cotmask L1C distilled", "cotmask L1C ensemble", "s2cloudless (p > 0.4)")):
+        assert int(got) == round(100 * shares[("haze_thin", method)]), (method, got)
+    m = re.search(r"bright ground \((\d+) % vs (\d+) %\) and clear land \(([\d.]+) % vs ([\d.]+) %\)", readme)
+    expect = [shares[(c, f"cotmask L1C {k}")] for c in ("bright_surface", "clear") for k in ("distilled", "ensemble")]
+    for got, share in zip(m.groups(), expect):
+        assert float(got) == round(100 * share, len(got.split(".")[1]) if "." in got else 0), (got, share)

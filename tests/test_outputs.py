@@ -28,6 +28,7 @@ def test_cloud_mask_netcdf_has_cf_metadata_and_records_the_model(tmp_path) -> No
     for name in ("cot", "cot_std", "cloud_class"):  # each variable: its own attributes, none of the input's
         assert written[name].attrs["units"] == BAND_ATTRS[name]["units"] == "1", name
         assert set(written[name].attrs) == set(BAND_ATTRS[name]), name
+    assert not {"units", "scale", "radiometric_offset"} & set(written.attrs), written.attrs  # nor the file's
     result = _result()
     result.attrs = result_attrs({"offset": -1000, "thin_threshold": 0.9}, ["B02", "B10"])  # as the demo does
     ds = xr.open_dataset(write_cloud_mask(result, tmp_path / "m.nc", {"source": "test"}))

@@ -4,6 +4,7 @@ clear errors."""
 import ast
 import json
 import sys
+import types
 
 import numpy as np
 import pytest
@@ -262,10 +263,32 @@ def test_class_test_udf() -> None:
 
 
 @pytest.mark.parametrize("level,kind", [("L1C", "ensemble"), ("L1C", "distilled"), ("L2A", "ensemble")])
-def test_numpy_engine_equals_onnxruntime(scene: xr.DataArray, level: str, kind: str) -> None:
+def test_numpy_engine_equals_onnxruntime(scene: xr.DataArray, level: str, kind: str, monkeypatch, request) -> None:
+    """Both engines give the same result, and each run used the engine its context names: the UDF imports an
+    onnxruntime whose inference calls are counted (an ignored ``engine`` key would run onnxruntime twice)."""
+    import onnxruntime
+    from openeo.udf.run_code import load_module_from_string
+
+    # openeo keeps each UDF text's namespace (its onnxruntime import, its model cache): load the UDF afresh here,
+    # and again after this test, so no model of another test is reused and no later test keeps the spy
+    load_module_from_string.cache_clear()
+    request.addfinalizer(load_module_from_string.cache_clear)
+    calls = []
+
+    class CountedSession(onnxruntime.InferenceSession):
+        def run(self, *args, **kwargs):
+            calls.append(1)
+            return super().run(*args, **kwargs)
+
+    spy = types.ModuleType("onnxruntime")
+    spy.__dict__.update({**vars(onnxruntime), "InferenceSession": CountedSession})
+    monkeypatch.setitem(sys.modules, "onnxruntime", spy)  # what the UDF's `import onnxruntime` gets
     cube = scene if level == "L1C" else scene.sel(bands=[b for b in scene.bands.values if b not in ("B01", "B10")])
     ort_out = run_udf_locally(cube, {"model": kind, "engine": "onnxruntime"})
+    assert calls, "the onnxruntime run did not run onnxruntime"
+    calls.clear()
     np_out = run_udf_locally(cube, {"model": kind, "engine": "numpy"})
+    assert not calls, "the numpy run ran onnxruntime"
     assert np.nanmax(np.abs(ort_out.sel(bands="cot") - np_out.sel(bands="cot")).values) <= 1e-3
     np.testing.assert_array_equal(ort_out.sel(bands="cloud_class").values, np_out.sel(bands="cloud_class").values)
 

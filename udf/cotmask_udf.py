@@ -688,19 +688,33 @@ BAND_ATTRS = {
 }
 
 
+#: The attributes a cotmask result carries (``output_attrs``): what a file written from it records, and nothing else.
+RESULT_ATTRS = (
+    "cotmask_model",
+    "cotmask_level",
+    "cotmask_model_version",
+    "thin_threshold",
+    "opaque_threshold",
+    "input_scale",
+    "input_offset",
+    "cloud_class_meanings",
+)
+
+
 def output_attrs(model: "Model", thin: float, opaque: float, ctx: dict) -> dict:
     """Attributes of a cotmask result: model, version, level, thresholds and the DN conversion used."""
-    return {
-        "cotmask_model": model.kind,
-        "cotmask_level": model.level,
-        "cotmask_model_version": str(model.metadata.get("version", "")),
-        "thin_threshold": thin,
-        "opaque_threshold": opaque,
-        "input_scale": ctx["scale"],
-        "input_offset": ctx["offset"],
-        "cloud_class_meanings": "0 clear (COT < thin_threshold), 1 thin, 2 opaque (COT >= opaque_threshold); "
-        "NaN nodata",
-    }
+    meanings = "0 clear (COT < thin_threshold), 1 thin, 2 opaque (COT >= opaque_threshold); NaN nodata"
+    values = (
+        model.kind,
+        model.level,
+        str(model.metadata.get("version", "")),
+        thin,
+        opaque,
+        ctx["scale"],
+        ctx["offset"],
+        meanings,
+    )
+    return dict(zip(RESULT_ATTRS, values))
 
 
 def band_dim(cube: xr.DataArray) -> str:

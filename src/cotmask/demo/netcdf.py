@@ -11,7 +11,7 @@ import numpy as np
 import xarray as xr
 
 from ..core.bands import DN_SCALE
-from ..core.cube import BAND_ATTRS
+from ..core.cube import BAND_ATTRS, RESULT_ATTRS
 
 CONVENTIONS = {"Conventions": "CF-1.8"}
 
@@ -40,7 +40,7 @@ def write_cloud_mask(result: xr.DataArray, path: Path, extra: dict | None = None
     ds.attrs = {
         **CONVENTIONS,
         "title": "cotmask cloud optical thickness and cloud class",
-        **_safe(result.attrs),
+        **_safe({k: v for k, v in result.attrs.items() if k in RESULT_ATTRS}),  # never the input's (units: DN)
         **_safe(extra or {}),
     }
     return _write(ds, path)
