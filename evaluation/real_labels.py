@@ -63,7 +63,7 @@ def flagged(toa: np.ndarray, bands: tuple[str, ...]) -> dict[str, np.ndarray]:
     """Boolean cloud masks of every method that can run on these bands."""
     out = {}
     if bands == S2_BANDS:
-        for kind in ("ensemble", "distilled"):
+        for kind in MODEL_KINDS:
             model = cotmask.load_model("L1C", kind)
             x = toa[..., [bands.index(b) for b in model.bands]].reshape(-1, len(model.bands))
             out[f"cotmask L1C {kind}"] = (cotmask.predict(x, "L1C", kind)["cloud_class"] >= 1).reshape(toa.shape[:2])

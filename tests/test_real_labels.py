@@ -17,6 +17,8 @@ from real_labels import (  # noqa: E402
     scenes,
 )
 
+from cotmask.core.bands import MODEL_KINDS  # noqa: E402
+
 
 def test_labels_cover_every_class_with_reasons_inside_their_scenes(shared_data) -> None:
     labels = load_labels()
@@ -45,7 +47,7 @@ def test_threshold_sweep_masks_are_nested_and_include_the_shipped_classes(shared
     # s2cloudless (an extra) stands in as a known probability field, so its thresholding is checked wherever it runs
     prob = np.linspace(0.0, 1.0, toa.shape[0] * toa.shape[1]).reshape(1, *toa.shape[:2])
     seen = []
-    kinds = ("distilled", "ensemble")
+    kinds = MODEL_KINDS
     monkeypatch.setattr(real_labels, "s2cloudless_probs", lambda arr: seen.append(arr) or prob)
     masks = _swept(toa, bands)
     assert len(seen) == 1 and np.array_equal(seen[0], toa[None])

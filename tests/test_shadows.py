@@ -56,7 +56,8 @@ def test_exact_shadows_on_real_clear_scenes_are_found(injected, angles) -> None:
         )
         assert info["matched"]
         assert abs((info["direction_deg"] - 335.0 + 180) % 360 - 180) <= 15  # the shadow side: north-north-west
-        scores.append(f1(mask == 1, truth[i]))
+        # shadow under thin cirrus that the cirrus floor already masks as cloud needs no shadow flag
+        scores.append(f1(mask == 1, truth[i] & (classes[i] == 0)))
     assert len(scores) == 2 and min(scores) > 0.8, scores
 
 

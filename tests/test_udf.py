@@ -15,6 +15,7 @@ import cotmask
 from cotmask.core.bands import DEFAULT_MODEL, L2A_BANDS
 from cotmask.core.cube import cube_outputs
 from cotmask.core.model import Model, classify
+from cotmask.core.rules import cirrus_pixels, snow_pixels
 from cotmask.core.shipped import predict_rows
 from cotmask.local.harness import run_graph_locally, run_udf_locally
 from cotmask.samples.real import s2cloudless_cube, to_dn, write_collection
@@ -46,10 +47,11 @@ def carried(refl: np.ndarray, level: str, kind: str = DEFAULT_MODEL, engine: str
     """What the UDF's embedded model (the float16 copy of a shipped model) gives for reflectance rows."""
     model = Model(model_source(level, kind).read_bytes(), engine=engine)
     cot, std = predict_rows(model, refl)
+    rules = snow_pixels(refl, model.bands, cot), cirrus_pixels(refl, model.bands)  # as the UDF applies them
     return {
         "cot": cot,
         "cot_std": std,
-        "cloud_class": classify(cot, **{f"{k}": v for k, v in model.thresholds.items()}),
+        "cloud_class": classify(cot, *model.thresholds.values(), *rules),
     }
 
 
@@ -153,7 +155,8 @@ def test_nodata_and_nan_stay_nan(scene: xr.DataArray) -> None:
 
 
 def test_classes_follow_context_thresholds(scene: xr.DataArray) -> None:
-    out = run_udf_locally(scene, {"thin_threshold": 0.5, "opaque_threshold": 3.0})
+    rules_off = {"snow_test": False, "cirrus_floor": None}
+    out = run_udf_locally(scene, {"thin_threshold": 0.5, "opaque_threshold": 3.0, **rules_off})
     cot, cls = out.sel(bands="cot").values, out.sel(bands="cloud_class").values
     ok = np.isfinite(cot)
     np.testing.assert_array_equal(cls[ok], np.digitize(cot[ok], [0.5, 3.0]))

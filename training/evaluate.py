@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 import cotmask
-from cotmask.core.bands import S2_BANDS
+from cotmask.core.bands import MODEL_KINDS, S2_BANDS
 from cotmask.training.metrics import CLASSES, confusion, detection_rates, mae_per_bin, recall_precision
 from cotmask.training.pipeline import level_inputs
 from cotmask.training.synth import SURFACES, generate
@@ -68,8 +68,8 @@ def evaluate(n: int, seed: int) -> tuple[dict, str]:
     results, md = {}, []
     methods = {}
     for level in ("L1C", "L2A"):
-        for kind in ("ensemble", "distilled"):
-            methods[f"cotmask {level} {kind}"] = cotmask.predict(level_inputs(d, level), level, kind)
+        for kind in MODEL_KINDS:
+            methods[f"cotmask {level} {kind}"] = cotmask.predict(level_inputs(d, level, kind), level, kind)
         methods[f"cotmask {level} ensemble fp16 (UDF)"] = carried_fp16(level_inputs(d, level), level)
     s2c = s2cloudless_cloudy(d["toa"])
     md.append(f"Held-out synthetic test set: {n} samples, generator seed {seed} (training: seed 1).\n")

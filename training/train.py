@@ -7,10 +7,14 @@ python training/evaluate.py               # then: metrics on a held-out set into
 """
 
 import argparse
+import sys
 from pathlib import Path
 
+import numpy as np
+
+from cotmask.core.bands import DN_SCALE
 from cotmask.training.mlp import TrainConfig
-from cotmask.training.pipeline import build_models, distil_models
+from cotmask.training.pipeline import MODEL_BANDS, REAL_CLEAR_SCENES, build_models, distil_models
 from cotmask.training.smhi import load_smhi
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,14 +66,45 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="rebuild only the distilled models from the ensembles in --out (their metadata names the data)",
     )
+    ap.add_argument(
+        "--real-clear",
+        type=Path,
+        help="with --distil-only: the shared data folder (../shared/data) whose REAL_CLEAR_SCENES join the "
+        "distillation as clear",
+    )
+    ap.add_argument(
+        "--kinds",
+        default="distilled,distilled_nob09",
+        help="with --distil-only: the distilled kinds to rebuild (default both)",
+    )
     return ap
+
+
+def real_clear_rows(data: Path, level: str) -> np.ndarray:
+    """Reflectance rows (N, the level's bands) of the ``REAL_CLEAR_SCENES`` of ``level``, read from ``data`` by
+    evaluation/real_surfaces.py's readers (20 m and 60 m bands repeated to 10 m); rows with a fill value dropped."""
+    sys.path.insert(0, str(ROOT / "evaluation"))
+    import real_surfaces
+
+    rows = []
+    for scene in real_surfaces.read_scenes(data):
+        if scene.name in REAL_CLEAR_SCENES[level]:
+            arr, names, _ = real_surfaces.grid(scene, "nearest")
+            x = arr[:, [names.index(b) for b in MODEL_BANDS[level]]].transpose(0, 2, 3, 1)
+            x = x.reshape(-1, len(MODEL_BANDS[level]))
+            rows.append(x[(x > 0).all(axis=1)] * np.float32(DN_SCALE))
+    if len(rows) != len(REAL_CLEAR_SCENES[level]):
+        raise SystemExit(f"found {len(rows)} of the {level} scenes {REAL_CLEAR_SCENES[level]} in {data}")
+    return np.concatenate(rows)
 
 
 def main() -> None:
     """Parse options and build the models."""
     a = build_parser().parse_args()
     if a.distil_only:
-        distil_models(a.out, tuple(a.levels.split(",")))
+        levels = tuple(a.levels.split(","))
+        real = {lv: real_clear_rows(a.real_clear, lv) for lv in levels} if a.real_clear else None
+        distil_models(a.out, levels, kinds=tuple(a.kinds.split(",")), real_clear=real)
         return
     if a.quick:
         a.samples, a.members, a.steps = 20_000, 3, 500

@@ -53,7 +53,10 @@ S2_BANDS: tuple[str, ...] = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B
 #: L2A products have no cirrus band B10.
 L2A_BANDS: tuple[str, ...] = tuple(b for b in S2_BANDS if b != "B10")
 LEVELS = ("L1C", "L2A")
-MODEL_KINDS = ("ensemble", "distilled")
+MODEL_KINDS = ("ensemble", "distilled", "distilled_nob09")
+#: Bands a model kind leaves out of its level's bands: the no-B09 network serves cubes without the water-vapour band
+#: (many users load only the 10 m and 20 m bands); a cube that lacks exactly these bands gets it automatically.
+KIND_WITHOUT = {"distilled_nob09": ("B09",)}
 #: The model used unless asked otherwise (UDF context, graphs, ``predict``, demo): one network distilled from the
 #: ensemble, of one member's size (speed and real-scene flags: models/README.md, benchmarks/results.md).
 DEFAULT_MODEL = "distilled"
@@ -79,6 +82,16 @@ def canonical_band(label: str) -> str:
 def level_for(level: str | None, bands) -> str:
     """The model level: ``level`` when given, else L1C if the (canonical) band labels include B10, else L2A."""
     return str(level).upper() if level else ("L1C" if "B10" in {canonical_band(b) for b in bands} else "L2A")
+
+
+def kind_for(kind: str, missing) -> str:
+    """The model kind that runs when a cube lacks the bands ``missing`` of the ``kind`` model: the distilled model's
+    sibling trained without exactly those bands (``KIND_WITHOUT``), else ``kind`` itself."""
+    if kind == DEFAULT_MODEL and missing:
+        for other, without in KIND_WITHOUT.items():
+            if set(missing) <= set(without):
+                return other
+    return kind
 
 
 def _looks_like_reflectance(values: np.ndarray) -> bool:

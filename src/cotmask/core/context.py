@@ -7,6 +7,7 @@ generated file's header).
 import numpy as np
 
 from .bands import DEFAULT_MODEL, DN_SCALE, LEVELS, MAX_COT, MODEL_KINDS  # udf_build: drop
+from .rules import CIRRUS_FLOOR  # udf_build: drop
 
 ENGINES = ("onnxruntime", "numpy")
 CONTEXT_DEFAULTS = {
@@ -19,6 +20,8 @@ CONTEXT_DEFAULTS = {
     "model": DEFAULT_MODEL,
     "chunk_size": None,
     "engine": None,
+    "snow_test": True,
+    "cirrus_floor": CIRRUS_FLOOR,
 }
 #: What each context key means (the generated UDFs list these in their header).
 CONTEXT_HELP = {
@@ -31,6 +34,8 @@ CONTEXT_HELP = {
     "model": f"{' or '.join(MODEL_KINDS)}",
     "chunk_size": "pixels per model call; null: the model's (Model.chunk_size)",
     "engine": f"{' or '.join(ENGINES)}; null: onnxruntime when importable",
+    "snow_test": "true: snow (NDSI test) is clear whatever its COT; false: the network's class alone",
+    "cirrus_floor": "L1C: B10 TOA reflectance from which a pixel is at least thin cloud; null: off",
 }
 #: Scales cotmask accepts: Sentinel-2 DN (0.0001) or reflectance (1), each with room for a calibration factor.
 #: Anything else (e.g. 1e-5) would silently give an empty mask.
@@ -61,8 +66,9 @@ def parse_context(context: dict | None) -> dict:
     unknown = sorted(set(context) - set(CONTEXT_DEFAULTS))
     if unknown:
         raise ValueError(f"unknown cotmask context keys {unknown}; allowed: {sorted(CONTEXT_DEFAULTS)}")
-    ctx = {**CONTEXT_DEFAULTS, **{k: v for k, v in context.items() if v is not None}}
-    for key in ("scale", "offset", "nodata", "thin_threshold", "opaque_threshold"):
+    # null means "the default", except where it means "off" (cirrus_floor)
+    ctx = {**CONTEXT_DEFAULTS, **{k: v for k, v in context.items() if v is not None or k == "cirrus_floor"}}
+    for key in ("scale", "offset", "nodata", "thin_threshold", "opaque_threshold", "cirrus_floor"):
         ctx[key] = _number(ctx, key)
     if ctx["level"] is not None and str(ctx["level"]).upper() not in LEVELS:
         raise ValueError(f"level must be one of {LEVELS}, got {ctx['level']!r}")
@@ -77,6 +83,8 @@ def parse_context(context: dict | None) -> dict:
             f"scale={ctx['scale']!r} fits no Sentinel-2 convention: {DN_SCALE} for DN (reflectance = "
             f"(DN + offset) * {DN_SCALE}) or 1 for data that is reflectance already"
         )
+    if not isinstance(ctx["snow_test"], bool):
+        raise ValueError(f"context snow_test must be true or false, got {ctx['snow_test']!r}")
     chunk = ctx["chunk_size"]
     if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1):
         raise ValueError(f"context chunk_size must be a positive whole number of pixels, got {chunk!r}")

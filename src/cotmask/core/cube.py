@@ -9,10 +9,19 @@ from typing import Callable
 import numpy as np
 import xarray as xr
 
-from .bands import BAND_RE, MAX_COT, OUTPUT_BANDS, canonical_band, dn_to_reflectance, level_for  # udf_build: drop
+from .bands import (  # udf_build: drop
+    BAND_RE,
+    MAX_COT,
+    OUTPUT_BANDS,
+    canonical_band,
+    dn_to_reflectance,
+    kind_for,
+    level_for,
+)
 from .checks import OFFSET_TELL_BANDS, bulk_counts, check_bulk, offset_warning  # udf_build: drop
 from .context import parse_context, threshold_pair  # udf_build: drop
 from .model import Model, classify  # udf_build: drop
+from .rules import cirrus_pixels, snow_pixels  # udf_build: drop
 
 #: CF attributes of the output bands (netCDF variables; one place for the UDF, the package and the demo).
 BAND_ATTRS = {
@@ -95,6 +104,10 @@ def cube_outputs(
     level = level_for(ctx["level"], labels)
     model = get_model(level, ctx["model"], ctx["engine"])
     missing = [b for b in model.bands if b not in labels]
+    kind = kind_for(ctx["model"], missing)  # e.g. no B09: the distilled model trained without it
+    if kind != ctx["model"]:
+        model = get_model(level, kind, ctx["engine"])
+        missing = [b for b in model.bands if b not in labels]
     if missing and not any(BAND_RE.match(str(b)) for b in labels.values()):
         raise ValueError(
             f"band labels {list(labels.values())[:13]} are not Sentinel-2 band names (e.g. rioxarray's "
@@ -138,7 +151,8 @@ def cube_outputs(
         # a slice of less than two chunks runs as one call (at most twice a chunk's intermediates per worker): a
         # tile row as one call is faster than split into a chunk and a remainder (benchmarks/results.md)
         cot, std, ood = model.run(refl, len(refl) if len(refl) < 2 * chunk else chunk, check=False, with_ood=True)
-        cls = classify(cot, thin, opaque)
+        snow = snow_pixels(refl, model.bands, cot) if ctx["snow_test"] else None
+        cls = classify(cot, thin, opaque, snow, cirrus_pixels(refl, model.bands, ctx["cirrus_floor"]))
         out[sl] = np.stack([cot, std, cls, ood], axis=-1).reshape(out[sl].shape)
         return bulk_counts(refl), dark, int(np.isfinite(cls).sum()), int((cls == 2).sum())
 

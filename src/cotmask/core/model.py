@@ -158,8 +158,16 @@ class Model:
         return parallel_map(fn, items, self.workers)
 
 
-def classify(cot: np.ndarray, thin: float, opaque: float) -> np.ndarray:
-    """float32 class per pixel: 0 clear (COT < thin), 1 thin, 2 opaque (COT >= opaque), NaN where COT is NaN."""
+def classify(
+    cot: np.ndarray,
+    thin: float,
+    opaque: float,
+    clear: np.ndarray | None = None,
+    cloud: np.ndarray | None = None,
+) -> np.ndarray:
+    """float32 class per pixel: 0 clear (COT < thin), 1 thin, 2 opaque (COT >= opaque), NaN where COT is NaN.
+    ``clear``: pixels that are clear whatever their COT (the snow test); ``cloud``: pixels that are at least thin
+    whatever their COT (the cirrus floor); see ``rules``."""
     thin, opaque = threshold_pair(thin, opaque)
     cot = np.asarray(cot)
     cls = np.empty(cot.shape, np.float32)
@@ -171,4 +179,9 @@ def classify(cot: np.ndarray, thin: float, opaque: float) -> np.ndarray:
             out[:] = c >= thin
             out += c >= opaque
             out[np.isnan(c)] = np.nan
+    valid = ~np.isnan(cls)
+    if clear is not None:
+        cls[np.asarray(clear).reshape(cls.shape) & valid] = 0
+    if cloud is not None:
+        np.maximum(cls, 1, out=cls, where=np.asarray(cloud).reshape(cls.shape) & valid)
     return cls

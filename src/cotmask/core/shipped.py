@@ -12,6 +12,7 @@ import numpy as np
 
 from .bands import DEFAULT_MODEL, DN_SCALE, LEVELS, MODEL_KINDS
 from .model import Model, classify
+from .rules import CIRRUS_FLOOR, cirrus_pixels, snow_pixels
 
 if TYPE_CHECKING:
     import xarray
@@ -83,6 +84,8 @@ def predict(
     chunk_size: int | None = None,
     threads: int = 0,
     engine: str | None = None,
+    snow_test: bool = True,
+    cirrus_floor: float | None = CIRRUS_FLOOR,
 ) -> dict[str, np.ndarray]:
     """COT, its uncertainty (ensemble spread) and the class for reflectance rows (N, n_bands) in the model's band order.
 
@@ -92,13 +95,18 @@ def predict(
     Returns float32 arrays ``cot``, ``cot_std``, ``cloud_class`` (0 clear, 1 thin, 2 opaque, NaN nodata) and
     ``ood`` (distance to the training data, the graph's ``ood`` output: above 1 the model extrapolates).
     ``threads``: chunks run at once, one thread each (0: all CPUs this process may use).
-    ``engine``: onnxruntime or numpy (None: onnxruntime when installed).
+    ``engine``: onnxruntime or numpy (None: onnxruntime when installed). ``snow_test``: snow (``core.snow``) is clear
+    whatever its COT, as in the UDF; False: the network's class alone. ``cirrus_floor``: L1C pixels whose B10 is at
+    least this are at least thin (``core.rules``); None: off.
     """
     model = load_model(level.upper(), kind, threads, engine)
     cot, std, ood = predict_rows(model, reflectance, chunk_size, with_ood=True)
     thin = model.thresholds["thin"] if thin is None else thin
     opaque = model.thresholds["opaque"] if opaque is None else opaque
-    return {"cot": cot, "cot_std": std, "cloud_class": classify(cot, thin, opaque), "ood": ood}
+    rows = np.asarray(reflectance)
+    snow = snow_pixels(rows, model.bands, cot) if snow_test else None
+    cls = classify(cot, thin, opaque, snow, cirrus_pixels(rows, model.bands, cirrus_floor))
+    return {"cot": cot, "cot_std": std, "cloud_class": cls, "ood": ood}
 
 
 def cloud_mask(

@@ -10,17 +10,17 @@ from typing import Callable
 import numpy as np
 
 from .. import __version__
-from ..core.bands import DN_SCALE, L2A_BANDS, S2_BANDS
+from ..core.bands import DN_SCALE, KIND_WITHOUT, L2A_BANDS, S2_BANDS
 from ..core.onnx_numpy import read_onnx
 from .export import to_onnx_bytes
 from .mlp import COT_SCALE, MLP, TrainConfig, cot_classes, train
 from .synth import generate
 
-#: Input bands of each model level (B01 is dropped; L2A has no B10). Written into the model metadata,
-#: which is the source of truth at inference time.
 #: The generator's name as the shipped models' recipe metadata records it (the generator is
 #: ``cotmask.training.synth.generate``; the recorded name stays, so the shipped files re-export byte for byte).
 GENERATOR_ID = "cotmask.synth.generate"
+#: Input bands of each model level (B01 is dropped; L2A has no B10). Written into the model metadata,
+#: which is the source of truth at inference time.
 MODEL_BANDS: dict[str, tuple[str, ...]] = {
     "L1C": tuple(b for b in S2_BANDS if b != "B01"),
     "L2A": tuple(b for b in L2A_BANDS if b != "B01"),
@@ -42,12 +42,20 @@ REFLECTANCE = {
 DISTILLED = TrainConfig(members=1, hidden=(64, 64, 64, 64), steps=40000, batch=512, lr=2e-3, noise_frac=0.0)
 #: Perturbation of the copy: Gaussian, sigma this fraction of each band's mean (the ensemble's training input noise).
 DISTIL_NEIGHBOURHOOD = 0.03
+#: Real clear scenes whose pixels join the distillation as clear (target COT 0, the teacher's spread): bright dry
+#: farmland the generator's surfaces do not cover, which the teacher calls thin cloud. Scene-wise split: every other
+#: real scene (evaluation/real_surfaces.py, evaluation/real_labels.py) is never used in training. Names as
+#: evaluation/real_surfaces.py reads them from ../shared/data.
+REAL_CLEAR_SCENES = {
+    "L1C": ("SSL4EO-S12 2020-06-04 L1C",),
+    "L2A": ("SSL4EO-S12 2020-06-04 L2A", "BigEarthNet S2A_MSIL2A_20170613T101031_87_48"),
+}
 
 
-def level_inputs(data: dict[str, np.ndarray], level: str) -> np.ndarray:
-    """Model inputs (N, n_bands) for ``level`` from a ``synth.generate`` result."""
+def level_inputs(data: dict[str, np.ndarray], level: str, kind: str = "ensemble") -> np.ndarray:
+    """Model inputs (N, n_bands) of the ``kind`` model of ``level`` from a ``synth.generate`` result."""
     src, order = (data["toa"], S2_BANDS) if level.startswith("L1C") else (data["boa"], L2A_BANDS)
-    return src[:, [order.index(b) for b in MODEL_BANDS[level]]]
+    return src[:, [order.index(b) for b in model_bands(level, kind)]]
 
 
 #: Centroids of the out-of-distribution codebook (k-means of the standardised training inputs).
@@ -95,10 +103,15 @@ def outputs(with_ood: bool) -> dict[str, str]:
     }
 
 
+def model_bands(level: str, kind: str) -> tuple[str, ...]:
+    """The input bands of the ``kind`` model of ``level``: the level's bands without those ``KIND_WITHOUT`` drops."""
+    return tuple(b for b in MODEL_BANDS[level] if b not in KIND_WITHOUT.get(kind, ()))
+
+
 def metadata(level: str, kind: str, net: MLP, recipe: dict, codebook: dict | None = None) -> dict[str, object]:
     """Model metadata stored in ONNX ``metadata_props`` (``codebook``: from ``fit_codebook``)."""
     return {
-        "bands": list(MODEL_BANDS[level]),
+        "bands": list(model_bands(level, kind)),
         "level": level,
         "kind": kind,
         "members": net.members,
@@ -138,19 +151,29 @@ def reexport(blob: bytes) -> bytes:
 
 
 def distil(
-    teacher_blob: bytes, x: np.ndarray, distill_cfg: TrainConfig = DISTILLED, log: Callable[[str], None] = print
+    teacher_blob: bytes,
+    x: np.ndarray,
+    distill_cfg: TrainConfig = DISTILLED,
+    log: Callable[[str], None] = print,
+    kind: str = "distilled",
+    real_clear: np.ndarray | None = None,
 ) -> tuple[MLP, bytes]:
     """Train the distilled model on the mean and spread of the ensemble ``teacher_blob`` (ONNX as shipped, so a
     full training run and ``training/train.py --distil-only`` give the same model) for its training inputs ``x`` and
     a perturbed copy of them (``DISTILLED``); it takes the teacher's class edges and B10 monotonicity penalty, and
-    fits its own codebook on ``x``. Returns (net, onnx bytes)."""
+    fits its own codebook on ``x``. ``kind``: ``distilled``, or a kind of ``KIND_WITHOUT`` whose student sees fewer
+    bands than its teacher (the teacher labels the full inputs). ``real_clear``: real clear pixels (rows in the
+    teacher's bands, ``REAL_CLEAR_SCENES``), taught as COT 0 with the teacher's spread. Returns (net, onnx bytes)."""
     teacher, meta = mlp_from_onnx(teacher_blob)
     tcfg = meta["training"]["config"]
+    cols = [i for i, b in enumerate(meta["bands"]) if b not in KIND_WITHOUT.get(kind, ())]
+    mono = tcfg["monotone_band"]
     dcfg = replace(
         distill_cfg,
         seed=tcfg["seed"] + 1,
         log_every=tcfg["log_every"],
-        **{k: tcfg[k] for k in ("monotone_band", "monotone_weight", "monotone_delta")},
+        monotone_band=cols.index(mono) if mono in cols else -1,
+        **{k: tcfg[k] for k in ("monotone_weight", "monotone_delta")},
     )
     rng = np.random.default_rng(dcfg.seed)
     x = np.asarray(x, dtype=np.float32)
@@ -158,15 +181,18 @@ def distil(
         [x, x + (rng.normal(0, 1, x.shape) * DISTIL_NEIGHBOURHOOD * np.abs(x.mean(axis=0))).astype(np.float32)]
     )
     mean, std = teacher.predict(both)
+    if real_clear is not None and len(real_clear):
+        real = np.asarray(real_clear, dtype=np.float32)
+        both = np.concatenate([both, real])
+        mean, std = np.concatenate([mean, np.zeros(len(real))]), np.concatenate([std, teacher.predict(real)[1]])
+    both, x = both[:, cols], x[:, cols]
     t0 = time.time()
     net = train(
         both,
         np.stack([mean, std], 1) / COT_SCALE,
         dcfg,
         cot_classes(mean, tuple(tcfg["class_edges"])),
-        lambda step, loss: log(
-            f"  {meta['level']} distilled step {step:>6}  loss {loss:.3e}  {time.time() - t0:5.0f}s"
-        ),
+        lambda step, loss: log(f"  {meta['level']} {kind} step {step:>6}  loss {loss:.3e}  {time.time() - t0:5.0f}s"),
     )
     book = fit_codebook((x - net.mean) / net.std)  # the training inputs in the student's own standardisation
     recipe = {
@@ -174,8 +200,19 @@ def distil(
         "config": dcfg.to_dict(),
         "teacher": f"the shipped ensemble (its float32 weights) on the training inputs and a copy perturbed by "
         f"N(0, ({DISTIL_NEIGHBOURHOOD} x band mean)^2)",
+        **(
+            {
+                "real_clear": {
+                    "scenes": list(REAL_CLEAR_SCENES[meta["level"]]),
+                    "pixels": len(real_clear),
+                    "target": "COT 0, the teacher's spread",
+                }
+            }
+            if real_clear is not None and len(real_clear)
+            else {}
+        ),
     }
-    return net, to_onnx_bytes(net, metadata(meta["level"], "distilled", net, recipe, book), distilled=True)
+    return net, to_onnx_bytes(net, metadata(meta["level"], kind, net, recipe, book), distilled=True)
 
 
 def build_level(
@@ -218,7 +255,8 @@ def build_level(
         "config": cfg.to_dict(),
     }
     blob = to_onnx_bytes(ens, metadata(level, "ensemble", ens, recipe, book))
-    return {"ensemble": (ens, blob), "distilled": distil(blob, x, distill_cfg, log)}
+    students = {kind: distil(blob, x, distill_cfg, log, kind) for kind in ("distilled", *KIND_WITHOUT)}
+    return {"ensemble": (ens, blob), **students}
 
 
 def build_models(
@@ -251,10 +289,12 @@ def distil_models(
     levels: tuple[str, ...] = ("L1C", "L2A"),
     distill_cfg: TrainConfig = DISTILLED,
     log: Callable[[str], None] = print,
+    kinds: tuple[str, ...] = ("distilled", *KIND_WITHOUT),
+    real_clear: dict[str, np.ndarray] | None = None,
 ) -> list[Path]:
-    """Rebuild ``cotmask_<level>_distilled.onnx`` from the ensemble files in ``model_dir`` and the generated training
-    data their metadata names (generator, n_samples, data_seed, aerosols): the same models a full training run
-    writes."""
+    """Rebuild the distilled models ``cotmask_<level>_<kind>.onnx`` from the ensemble files in ``model_dir`` and the
+    generated training data their metadata names (generator, n_samples, data_seed, aerosols): the same models a full
+    training run writes."""
     written, data = [], {}
     for level in levels:
         teacher = (Path(model_dir) / f"cotmask_{level.lower()}_ensemble.onnx").read_bytes()
@@ -268,9 +308,11 @@ def distil_models(
         if key not in data:
             log(f"generating {key[0]} synthetic samples (seed {key[1]}, aerosols {key[2]})")
             data[key] = generate(key[0], seed=key[1], aerosols=recipe.get("aerosols"))
-        blob = distil(teacher, level_inputs(data[key], level), distill_cfg, log)[1]
-        path = Path(model_dir) / f"cotmask_{level.lower()}_distilled.onnx"
-        path.write_bytes(blob)
-        written.append(path)
-        log(f"wrote {path} ({len(blob) / 1024:.0f} KiB)")
+        for kind in kinds:
+            real = (real_clear or {}).get(level)
+            blob = distil(teacher, level_inputs(data[key], level), distill_cfg, log, kind, real)[1]
+            path = Path(model_dir) / f"cotmask_{level.lower()}_{kind}.onnx"
+            path.write_bytes(blob)
+            written.append(path)
+            log(f"wrote {path} ({len(blob) / 1024:.0f} KiB)")
     return written

@@ -24,13 +24,21 @@ from ..core.shipped import REPO, compact_path, model_path
 PACKAGE = Path(__file__).resolve().parents[1]
 #: (level, kind) -> where the UDF takes the model from: the ensembles as their float16 copies
 #: (models/*_fp16.onnx, half the size; the card shows what that costs), the distilled models as shipped.
-ALL_MODELS = (("L1C", "ensemble"), ("L2A", "ensemble"), ("L1C", "distilled"), ("L2A", "distilled"))
+ALL_MODELS = (
+    ("L1C", "ensemble"),
+    ("L2A", "ensemble"),
+    ("L1C", "distilled"),
+    ("L2A", "distilled"),
+    ("L1C", "distilled_nob09"),
+    ("L2A", "distilled_nob09"),
+)
 #: What the process graphs carry: the distilled models (the default). A published UDP must stay below 512 KiB,
 #: and the L2A ensemble beside them would not fit; the ensembles run from udf/cotmask_udf.py.
-GRAPH_MODELS = (("L1C", "distilled"), ("L2A", "distilled"))
+GRAPH_MODELS = (("L1C", "distilled"), ("L2A", "distilled"), ("L1C", "distilled_nob09"), ("L2A", "distilled_nob09"))
 #: The modules the cloud-mask UDFs inline, in order (each only uses names defined above it at import time).
 MASK_SOURCES = (
     "core/bands.py",
+    "core/rules.py",
     "core/context.py",
     "core/checks.py",
     "core/onnx_numpy.py",

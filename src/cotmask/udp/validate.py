@@ -1,9 +1,10 @@
 """Check UDP arguments when the graph is built, so mistakes fail at once with a clear message."""
 
+import warnings
 from datetime import date
 
-from ..core.bands import DEFAULT_MODEL, S2_BANDS, level_for
-from ..core.context import parse_context
+from ..core.bands import DEFAULT_MODEL, S2_BANDS, kind_for, level_for
+from ..core.context import parse_context, threshold_pair
 from ..core.shipped import load_model
 from ..udf.build import GRAPH_MODELS
 from .common import CONTEXT_PARAMETERS, PERIODS, REDUCERS, WORLDCOVER_CLASSES
@@ -84,10 +85,20 @@ def validate_arguments(declared: list[str], arguments: dict) -> dict:
         bad = sorted(set(a["bands"]) - KNOWN_BANDS)
         if bad:
             raise ValueError(f"unknown band labels {bad}; Sentinel-2 collections have {sorted(KNOWN_BANDS)}")
-        missing = [b for b in load_model(level).bands if b not in a["bands"]]
-        if missing:
-            raise ValueError(f"bands lack {missing}, needed by the cotmask {level} model")
     kind = a.get("model", DEFAULT_MODEL)
+    if "bands" in a:
+        missing = [b for b in load_model(level, kind).bands if b not in a["bands"]]
+        if kind_for(kind, missing) != kind:
+            kind = kind_for(kind, missing)
+            warnings.warn(
+                f"bands lack {missing}: the cotmask {level} {kind} model runs (trained without them; its metrics: "
+                "models/README.md)",
+                UserWarning,
+                stacklevel=3,
+            )
+            missing = [b for b in load_model(level, kind).bands if b not in a["bands"]]
+        if missing:
+            raise ValueError(f"bands lack {missing}, needed by the cotmask {level} model ({kind})")
     if (level, kind) not in GRAPH_MODELS:
         carried = [k for lv, k in GRAPH_MODELS if lv == level]
         raise ValueError(
@@ -104,9 +115,7 @@ def validate_arguments(declared: list[str], arguments: dict) -> dict:
         if not (e["west"] < e["east"] and e["south"] < e["north"]):
             raise ValueError(f"spatial_extent is empty or inverted: {e}")
     th = load_model("L2A").thresholds
-    thin, opaque = a.get("thin_threshold", th["thin"]), a.get("opaque_threshold", th["opaque"])
-    if not thin < opaque:
-        raise ValueError(f"thin_threshold ({thin}) must be below opaque_threshold ({opaque})")
+    threshold_pair(a.get("thin_threshold", th["thin"]), a.get("opaque_threshold", th["opaque"]))
     for key, allowed in (("period", PERIODS), ("reducer", REDUCERS), ("min_class", (1, 2))):
         if key in a and a[key] not in allowed:
             raise ValueError(f"{key} {a[key]!r} is not supported; choose one of {list(allowed)}")
