@@ -8,11 +8,11 @@ and off, and s2cloudless (its default 10 bands, no consolidation) on a 1/16 part
 """
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
+from timing import best_of
 
 import cotmask
 from cotmask.core.bands import S2_BANDS
@@ -20,16 +20,6 @@ from cotmask.core.cube import cube_outputs
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parents[1] / "shared" / "data" / "s2cloudless_1.2.2" / "input_arrays.npz"
-
-
-def best_of(fn, n: int = 3) -> float:
-    """Shortest wall time of ``n`` runs (s)."""
-    times = []
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def main() -> None:

@@ -9,26 +9,16 @@ tile's own: a timing, not a prediction).
 """
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
+from timing import best_of
 
 import cotmask
 from cotmask.udf.shadow import shadow_mask
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parents[1] / "shared" / "data" / "ukis_csmask" / "sentinel2.npz"
-
-
-def best_of(fn, n: int = 3) -> float:
-    """Shortest wall time of ``n`` runs (s)."""
-    times = []
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def main() -> None:
