@@ -114,3 +114,31 @@ def test_class_never_falls_when_b10_rises(held_out: dict) -> None:
     up[:, cotmask.load_model("L1C").bands.index("B10")] += 0.01
     base, raised = (cotmask.predict(v, "L1C", snow_test=False)["cloud_class"] for v in (x, up))
     assert np.mean(raised < base) < 0.01  # the network's own monotonicity, then the floor
+
+
+def test_shipped_distilled_models_record_their_real_clear_scenes() -> None:
+    from cotmask.training.pipeline import REAL_CLEAR_SCENES
+
+    for level in ("L1C", "L2A"):
+        for kind in ("distilled", "distilled_nob09"):
+            real = cotmask.load_model(level, kind).metadata["training"]["real_clear"]
+            assert real["scenes"] == list(REAL_CLEAR_SCENES[level]) and real["pixels"] > 60_000, (level, kind)
+        assert "real_clear" not in cotmask.load_model(level, "ensemble").metadata["training"]
+
+
+def test_distillation_learns_real_clear_rows(held_out: dict) -> None:
+    """Rows the teacher calls cloud but that are given as real clear pixels: a student trained with them calls them
+    clearer than one trained without them."""
+    from cotmask.core.shipped import model_path
+    from cotmask.training.mlp import TrainConfig
+    from cotmask.training.pipeline import distil
+
+    teacher = model_path("L2A", "ensemble").read_bytes()
+    x = level_inputs(held_out, "L2A")[:3000]
+    cot = cotmask.predict(x, "L2A", "ensemble")["cot"]
+    fields = x[(held_out["cot"][:3000] == 0) & (cot >= 0.75)]  # clear by truth, cloud to the teacher
+    assert len(fields) >= 20
+    cfg = TrainConfig(members=1, hidden=(32, 32), steps=2000, batch=128)
+    real = np.tile(fields, (1500 // len(fields) + 1, 1))  # a share of the set as in the shipped models (~12 %)
+    without, with_real = (distil(teacher, x, cfg, lambda s: None, real_clear=r)[0] for r in (None, real))
+    assert with_real.predict(fields)[0].mean() < 0.7 * without.predict(fields)[0].mean()

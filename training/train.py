@@ -69,8 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--real-clear",
         type=Path,
-        help="with --distil-only: the shared data folder (../shared/data) whose REAL_CLEAR_SCENES join the "
-        "distillation as clear",
+        help="the shared data folder (../shared/data) whose REAL_CLEAR_SCENES join the distillation as clear (the "
+        "shipped distilled models were built with it)",
     )
     ap.add_argument(
         "--kinds",
@@ -101,9 +101,9 @@ def real_clear_rows(data: Path, level: str) -> np.ndarray:
 def main() -> None:
     """Parse options and build the models."""
     a = build_parser().parse_args()
+    levels = tuple(a.levels.split(","))
+    real = {lv: real_clear_rows(a.real_clear, lv) for lv in levels} if a.real_clear else None
     if a.distil_only:
-        levels = tuple(a.levels.split(","))
-        real = {lv: real_clear_rows(a.real_clear, lv) for lv in levels} if a.real_clear else None
         distil_models(a.out, levels, kinds=tuple(a.kinds.split(",")), real_clear=real)
         return
     if a.quick:
@@ -119,7 +119,7 @@ def main() -> None:
     a.out.mkdir(parents=True, exist_ok=True)
     data = load_smhi(a.smhi) if a.smhi else None
     aerosols = {k: float(v) for k, v in (kv.split("=") for kv in a.aerosols.split(","))} if a.aerosols else None
-    build_models(a.out, a.samples, a.seed, cfg, tuple(a.levels.split(",")), data=data, aerosols=aerosols)
+    build_models(a.out, a.samples, a.seed, cfg, levels, data=data, aerosols=aerosols, real_clear=real)
 
 
 if __name__ == "__main__":

@@ -221,8 +221,10 @@ def build_level(
     cfg: TrainConfig,
     distill_cfg: TrainConfig = DISTILLED,
     log: Callable[[str], None] = print,
+    real_clear: np.ndarray | None = None,
 ) -> dict[str, tuple[MLP, bytes]]:
-    """Train the ensemble and the distilled model of ``level``; returns {kind: (net, onnx bytes)}."""
+    """Train the ensemble and the distilled models of ``level`` (``real_clear``: as ``distil``); returns
+    {kind: (net, onnx bytes)}."""
     x = level_inputs(data, level)
     cot = data["cot"].astype(np.float64)
     band = MODEL_BANDS[level].index("B10") if "B10" in MODEL_BANDS[level] else -1
@@ -255,7 +257,7 @@ def build_level(
         "config": cfg.to_dict(),
     }
     blob = to_onnx_bytes(ens, metadata(level, "ensemble", ens, recipe, book))
-    students = {kind: distil(blob, x, distill_cfg, log, kind) for kind in ("distilled", *KIND_WITHOUT)}
+    students = {kind: distil(blob, x, distill_cfg, log, kind, real_clear) for kind in ("distilled", *KIND_WITHOUT)}
     return {"ensemble": (ens, blob), **students}
 
 
@@ -268,6 +270,7 @@ def build_models(
     log: Callable[[str], None] = print,
     data: dict[str, np.ndarray] | None = None,
     aerosols: dict[str, float] | None = None,
+    real_clear: dict[str, np.ndarray] | None = None,
 ) -> list[Path]:
     """Train on ``data`` (default: generated with ``seed`` and the aerosol-type shares ``aerosols``, None: continental
     only) and write ``cotmask_<level>_<kind>.onnx`` files."""
@@ -276,7 +279,8 @@ def build_models(
         data = {**generate(n_samples, seed=seed, aerosols=aerosols), "seed": np.int64(seed), "aerosols": aerosols}
     written = []
     for level in levels:
-        for kind, (_, blob) in build_level(level, data, cfg, log=log).items():
+        real = (real_clear or {}).get(level)
+        for kind, (_, blob) in build_level(level, data, cfg, log=log, real_clear=real).items():
             path = Path(out_dir) / f"cotmask_{level.lower()}_{kind}.onnx"
             path.write_bytes(blob)
             written.append(path)
