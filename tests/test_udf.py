@@ -15,7 +15,7 @@ import cotmask
 from cotmask.core.bands import DEFAULT_MODEL, L2A_BANDS
 from cotmask.core.cube import cube_outputs
 from cotmask.core.model import Model, classify
-from cotmask.core.rules import cirrus_pixels, snow_pixels
+from cotmask.core.rules import rule_masks
 from cotmask.core.shipped import predict_rows
 from cotmask.local.harness import run_graph_locally, run_udf_locally
 from cotmask.samples.real import s2cloudless_cube, to_dn, write_collection
@@ -47,7 +47,7 @@ def carried(refl: np.ndarray, level: str, kind: str = DEFAULT_MODEL, engine: str
     """What the UDF's embedded model (the float16 copy of a shipped model) gives for reflectance rows."""
     model = Model(model_source(level, kind).read_bytes(), engine=engine)
     cot, std = predict_rows(model, refl)
-    rules = snow_pixels(refl, model.bands, cot), cirrus_pixels(refl, model.bands)  # as the UDF applies them
+    rules = rule_masks(refl, model.bands, cot)  # as the UDF applies them
     return {
         "cot": cot,
         "cot_std": std,

@@ -160,43 +160,52 @@ CIRRUS_FLOOR = 0.012
 _STEP = 1 << 20  # rows per block: no full-size temporaries on a full tile
 
 
-def _snow_spectrum(refl: np.ndarray, bands: list, cirrus_gate: bool) -> np.ndarray:
+def _snow_spectrum(refl: np.ndarray, bands: list) -> np.ndarray:
     snow = np.zeros(len(refl), bool)
     if not {"B03", "B08", "B11"} <= set(bands):
         return snow
     i03, i08, i11 = (bands.index(b) for b in ("B03", "B08", "B11"))
-    i10 = bands.index("B10") if cirrus_gate and "B10" in bands else None
     with np.errstate(invalid="ignore"):
         for s in range(0, len(refl), _STEP):
             block = refl[s : s + _STEP]
             b03, b11 = block[:, i03], block[:, i11]
             out = (b03 - b11) >= SNOW_TEST["ndsi"] * (b03 + b11)  # NDSI >= ndsi, without a division
             out &= (block[:, i08] >= SNOW_TEST["nir"]) & (b03 >= SNOW_TEST["green"])
-            if i10 is not None:
-                out &= block[:, i10] < SNOW_TEST["cirrus"]
             snow[s : s + _STEP] = out
     return snow
+
+
+def rule_masks(
+    refl: np.ndarray, bands, cot: np.ndarray | None, snow_test: bool = True, floor: float | None = CIRRUS_FLOOR
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(clear, cloud) for ``classify``: the rows that pass the snow test (with the network's ``cot``: only below
+    ``SNOW_TEST["max_cot"]``), and the rows whose B10 is at or above ``floor`` while their spectrum is not snow's
+    (high, dry snowfields reach the floor in B10 too; over them the network decides). None where a rule is off or
+    the bands lack what it needs; NaN rows are in neither."""
+    bands = list(bands)
+    spectrum = _snow_spectrum(refl, bands) if snow_test or (floor is not None and "B10" in bands) else None
+    b10 = refl[:, bands.index("B10")] if "B10" in bands else None
+    clear = cloud = None
+    with np.errstate(invalid="ignore"):
+        if snow_test:
+            clear = spectrum if b10 is None else spectrum & (b10 < SNOW_TEST["cirrus"])
+            if cot is not None:
+                clear &= np.asarray(cot) < SNOW_TEST["max_cot"]
+        if floor is not None and b10 is not None:
+            cloud = (b10 >= floor) & ~spectrum
+    return clear, cloud
 
 
 def snow_pixels(refl: np.ndarray, bands, cot: np.ndarray | None = None) -> np.ndarray:
     """Boolean (N,): rows of reflectance ``refl`` (N, len(bands)) that pass the snow test (NaN rows: False); with the
     network's ``cot``, only those it gives less than ``SNOW_TEST["max_cot"]``."""
-    snow = _snow_spectrum(refl, list(bands), cirrus_gate=True)
-    if cot is not None:
-        with np.errstate(invalid="ignore"):
-            snow &= np.asarray(cot) < SNOW_TEST["max_cot"]
-    return snow
+    return rule_masks(refl, bands, cot, True, None)[0]
 
 
 def cirrus_pixels(refl: np.ndarray, bands, floor: float | None = CIRRUS_FLOOR) -> np.ndarray | None:
-    """Boolean (N,): rows whose B10 is at or above ``floor`` and whose spectrum is not snow's (high, dry snowfields
-    reach the floor in B10 too; over them the network decides). None where the bands have no B10 or ``floor`` is
-    None."""
-    bands = list(bands)
-    if floor is None or "B10" not in bands:
-        return None
-    with np.errstate(invalid="ignore"):
-        return (refl[:, bands.index("B10")] >= floor) & ~_snow_spectrum(refl, bands, cirrus_gate=False)
+    """Boolean (N,): rows whose B10 is at or above ``floor`` and whose spectrum is not snow's; None where the bands
+    have no B10 or ``floor`` is None."""
+    return rule_masks(refl, bands, None, False, floor)[1]
 
 
 # ---- from src/cotmask/core/context.py ----
@@ -875,8 +884,7 @@ def cube_outputs(
         # a slice of less than two chunks runs as one call (at most twice a chunk's intermediates per worker): a
         # tile row as one call is faster than split into a chunk and a remainder (benchmarks/results.md)
         cot, std, ood = model.run(refl, len(refl) if len(refl) < 2 * chunk else chunk, check=False, with_ood=True)
-        snow = snow_pixels(refl, model.bands, cot) if ctx["snow_test"] else None
-        cls = classify(cot, thin, opaque, snow, cirrus_pixels(refl, model.bands, ctx["cirrus_floor"]))
+        cls = classify(cot, thin, opaque, *rule_masks(refl, model.bands, cot, ctx["snow_test"], ctx["cirrus_floor"]))
         out[sl] = np.stack([cot, std, cls, ood], axis=-1).reshape(out[sl].shape)
         return bulk_counts(refl), dark, int(np.isfinite(cls).sum()), int((cls == 2).sum())
 

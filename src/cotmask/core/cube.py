@@ -21,7 +21,7 @@ from .bands import (  # udf_build: drop
 from .checks import OFFSET_TELL_BANDS, bulk_counts, check_bulk, offset_warning  # udf_build: drop
 from .context import parse_context, threshold_pair  # udf_build: drop
 from .model import Model, classify  # udf_build: drop
-from .rules import cirrus_pixels, snow_pixels  # udf_build: drop
+from .rules import rule_masks  # udf_build: drop
 
 #: CF attributes of the output bands (netCDF variables; one place for the UDF, the package and the demo).
 BAND_ATTRS = {
@@ -151,8 +151,7 @@ def cube_outputs(
         # a slice of less than two chunks runs as one call (at most twice a chunk's intermediates per worker): a
         # tile row as one call is faster than split into a chunk and a remainder (benchmarks/results.md)
         cot, std, ood = model.run(refl, len(refl) if len(refl) < 2 * chunk else chunk, check=False, with_ood=True)
-        snow = snow_pixels(refl, model.bands, cot) if ctx["snow_test"] else None
-        cls = classify(cot, thin, opaque, snow, cirrus_pixels(refl, model.bands, ctx["cirrus_floor"]))
+        cls = classify(cot, thin, opaque, *rule_masks(refl, model.bands, cot, ctx["snow_test"], ctx["cirrus_floor"]))
         out[sl] = np.stack([cot, std, cls, ood], axis=-1).reshape(out[sl].shape)
         return bulk_counts(refl), dark, int(np.isfinite(cls).sum()), int((cls == 2).sum())
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from .bands import DEFAULT_MODEL, DN_SCALE, LEVELS, MODEL_KINDS
 from .model import Model, classify
-from .rules import CIRRUS_FLOOR, cirrus_pixels, snow_pixels
+from .rules import CIRRUS_FLOOR, rule_masks
 
 if TYPE_CHECKING:
     import xarray
@@ -103,9 +103,7 @@ def predict(
     cot, std, ood = predict_rows(model, reflectance, chunk_size, with_ood=True)
     thin = model.thresholds["thin"] if thin is None else thin
     opaque = model.thresholds["opaque"] if opaque is None else opaque
-    rows = np.asarray(reflectance)
-    snow = snow_pixels(rows, model.bands, cot) if snow_test else None
-    cls = classify(cot, thin, opaque, snow, cirrus_pixels(rows, model.bands, cirrus_floor))
+    cls = classify(cot, thin, opaque, *rule_masks(np.asarray(reflectance), model.bands, cot, snow_test, cirrus_floor))
     return {"cot": cot, "cot_std": std, "cloud_class": cls, "ood": ood}
 
 
