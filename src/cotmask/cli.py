@@ -1,6 +1,7 @@
 """Command line: ``cotmask demo`` and ``cotmask build`` (regenerate udf/ and graphs/)."""
 
 import argparse
+import sys
 from pathlib import Path
 
 from .core.bands import DEFAULT_MODEL, MODEL_KINDS
@@ -34,8 +35,20 @@ def main(argv: list[str] | None = None) -> None:
         default=0.0,
         help="DN offset of the input (default 0; -1000 for non-harmonised baseline >= 04.00 products)",
     )
+    demo.add_argument("--debug", action="store_true", help="on an error, the full traceback instead of one line")
     sub.add_parser("build", help="regenerate udf/*.py, graphs/*.json and records/*.json from models/ and the package")
     a = ap.parse_args(argv)
+    try:
+        _run(a)
+    except (ValueError, TypeError, OSError, KeyError) as e:
+        if getattr(a, "debug", False):
+            raise
+        message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        print(f"cotmask {a.cmd}: error: {message} (--debug shows the traceback)", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _run(a: argparse.Namespace) -> None:
     if a.cmd == "demo":
         from .demo.run import run_demo
 

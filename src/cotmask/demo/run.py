@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..core.bands import level_for
-from ..core.context import parse_context
+from ..core.bands import canonical_band, kind_for, level_for
+from ..core.context import parse_context, threshold_pair
 from ..core.cube import output_attrs
 from ..core.shipped import load_model
 from ..local.harness import run_graph_locally
@@ -36,6 +36,34 @@ def load_input(path: str | Path | None) -> tuple[xr.DataArray, str]:
     cube = ds[[v for v in ds.data_vars if v not in ("crs", "spatial_ref")]].to_array("bands")
     dims = [d for d in ("t", "bands", "y", "x") if d in cube.dims]
     return cube.transpose(*dims).load(), str(ds.attrs.get("source", path))
+
+
+def check_before_work(out_dir: Path, context: dict, dn: xr.DataArray | None = None) -> None:
+    """Refuse, before any work, what would fail minutes later: an output folder that cannot be written, context values
+    the UDF would refuse, thresholds out of order, and (given the input ``dn``) input without the bands the model
+    needs."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / ".cotmask_write_test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise ValueError(
+            f"output folder {out_dir} cannot be written ({e.strerror}): choose another with --output"
+        ) from e
+    ctx = parse_context(context)
+    th = load_model(ctx["level"] or "L1C", ctx["model"]).thresholds
+    threshold_pair(ctx["thin_threshold"] or th["thin"], ctx["opaque_threshold"] or th["opaque"])
+    if dn is None:
+        return
+    bands = [b for b in dn.bands.values.tolist() if b != "SCL"]
+    level = level_for(ctx["level"], bands)
+    model = load_model(level, ctx["model"])
+    missing = [b for b in model.bands if b not in {canonical_band(x) for x in bands}]
+    kind = kind_for(ctx["model"], missing)
+    missing = [b for b in load_model(level, kind).bands if b not in {canonical_band(x) for x in bands}]
+    if missing:
+        raise ValueError(f"the input lacks bands {missing} that the {level} model needs (it has {bands}): add them")
 
 
 def result_attrs(context: dict, bands: list[str]) -> dict:
@@ -138,7 +166,6 @@ def run_demo(out_dir: Path, input_path: str | None = None, context: dict | None 
     from rich.progress import Progress
 
     console = Console()
-    out_dir.mkdir(parents=True, exist_ok=True)
     context = dict(context or {})
     steps = 7
     with (
@@ -155,7 +182,9 @@ def run_demo(out_dir: Path, input_path: str | None = None, context: dict | None 
                 print(f"[{done[0]}/{steps}] {description}", flush=True)
 
         work = Path(tmp)
+        check_before_work(out_dir, context)
         dn, credit = load_input(input_path)
+        check_before_work(out_dir, context, dn)
         scl = dn.sel(bands="SCL") if "SCL" in dn.bands else None
         model_bands = [b for b in dn.bands.values.tolist() if b != "SCL"]
         collection = write_collection(dn.sel(bands=model_bands), work / "input_collection.nc")

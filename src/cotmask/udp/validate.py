@@ -72,6 +72,43 @@ def _check_types(a: dict) -> None:
         raise ValueError("geometries is required: polygons as GeoJSON or a GeoDataFrame, got None")
 
 
+def _check_temporal_extent(extent) -> None:
+    """[start, end): two ISO dates (or null for an open end), start before end."""
+    example = "e.g. ['2024-06-01', '2024-07-01']"
+    if isinstance(extent, str) or not isinstance(extent, (list, tuple)) or len(extent) != 2:
+        raise ValueError(f"temporal_extent must be [start, end], {example}; got {extent!r}")
+    try:
+        start, end = (date.fromisoformat(str(v)[:10]) if v is not None else None for v in extent)
+    except ValueError as e:
+        raise ValueError(f"temporal_extent {list(extent)} is not two ISO dates ({e}); {example}") from None
+    if start and end and not start < end:
+        raise ValueError(f"temporal_extent is empty or inverted: {list(extent)} (start must be before end)")
+
+
+def _check_spatial_extent(extent) -> None:
+    """west/south/east/north numbers, not inverted; degrees unless a crs says otherwise."""
+    keys = ("west", "south", "east", "north")
+    if not isinstance(extent, dict):
+        raise ValueError(f"spatial_extent must be a dict with {list(keys)}, got {extent!r}")
+    missing = [k for k in keys if k not in extent]
+    if missing:
+        raise ValueError(f"spatial_extent lacks {missing}: give {list(keys)} (and crs, if not degrees)")
+    bad = [k for k in keys if isinstance(extent[k], bool) or not isinstance(extent[k], (int, float))]
+    if bad:
+        raise ValueError(f"spatial_extent {bad} must be numbers, got {[extent[k] for k in bad]}")
+    if not (extent["west"] < extent["east"] and extent["south"] < extent["north"]):
+        raise ValueError(f"spatial_extent is empty or inverted: {extent}")
+    crs = extent.get("crs", 4326)
+    in_degrees = str(crs).upper().replace("EPSG:", "") in ("4326", "OGC:CRS84", "CRS84")
+    if in_degrees and not (
+        -180 <= extent["west"] and extent["east"] <= 180 and -90 <= extent["south"] and extent["north"] <= 90
+    ):
+        raise ValueError(
+            f"spatial_extent {extent} is not in degrees (longitude/latitude): for metres (UTM) add its "
+            "crs, e.g. 'crs': 32633"
+        )
+
+
 def validate_arguments(declared: list[str], arguments: dict) -> dict:
     """Validated (and normalised) arguments for a UDP with the parameter names ``declared``."""
     unknown = sorted(set(arguments) - set(declared))
@@ -107,13 +144,9 @@ def validate_arguments(declared: list[str], arguments: dict) -> dict:
             "models) with apply_dimension"
         )
     if a.get("temporal_extent") is not None:
-        start, end = (date.fromisoformat(str(v)[:10]) if v else None for v in a["temporal_extent"])
-        if start and end and not start < end:
-            raise ValueError(f"temporal_extent is empty or inverted: {a['temporal_extent']} (start must be before end)")
+        _check_temporal_extent(a["temporal_extent"])
     if a.get("spatial_extent") is not None:
-        e = a["spatial_extent"]
-        if not (e["west"] < e["east"] and e["south"] < e["north"]):
-            raise ValueError(f"spatial_extent is empty or inverted: {e}")
+        _check_spatial_extent(a["spatial_extent"])
     th = load_model("L2A").thresholds
     threshold_pair(a.get("thin_threshold", th["thin"]), a.get("opaque_threshold", th["opaque"]))
     for key, allowed in (("period", PERIODS), ("reducer", REDUCERS), ("min_class", (1, 2))):
