@@ -193,3 +193,44 @@ def test_apply_neighborhood_is_missing_and_the_harness_runs_each_window_anew(tmp
     )
     out = run_graph_locally(graph, tmp_path)
     np.testing.assert_array_equal(out.transpose("t", "bands", "y", "x").values, cube.values)
+
+
+SPATIAL_UDF = """
+import xarray
+def apply_datacube(cube: xarray.DataArray, context: dict) -> xarray.DataArray:
+    if cube.dims != ("t", "bands", "y", "x"):
+        raise ValueError(f"NOT AS A BACKEND PASSES IT {cube.dims}")
+    return cube * 2
+"""
+
+
+def test_lat_lon_cubes_fail_in_execute_local_udf_and_the_harness_renames_them(tmp_path) -> None:
+    """openeo's execute_local_udf transposes to (t, bands, y, x) and fails on lat/lon dims with a raw xarray error
+    ("must be a permuted list"); ``run_udf_locally`` hands the UDF y/x, as a backend names spatial dims in any CRS,
+    and gives lat/lon back (issue 20; before: that raw error). Other unknown dims are refused in one line."""
+    from openeo.udf import execute_local_udf
+
+    from cotmask.local import run_udf_locally
+
+    cube = xr.DataArray(
+        np.arange(12, dtype=np.float32).reshape(1, 1, 3, 4),
+        dims=("t", "bands", "lat", "lon"),
+        coords={
+            "t": np.array(["2024-05-03"], dtype="datetime64[ns]"),
+            "bands": ["B02"],
+            "lat": 60.0 - 0.001 * np.arange(3),
+            "lon": 15.0 + 0.001 * np.arange(4),
+        },
+    )
+    with pytest.raises(ValueError, match="must be a permuted list"):
+        execute_local_udf(openeo.UDF(SPATIAL_UDF, runtime="Python"), cube)
+    udf = tmp_path / "spatial_udf.py"
+    udf.write_text(SPATIAL_UDF)
+    out = run_udf_locally(cube, udf=udf)
+    assert out.dims == ("t", "bands", "lat", "lon")
+    np.testing.assert_array_equal(out["lat"].values, cube["lat"].values)
+    np.testing.assert_array_equal(out.values, 2 * cube.values)
+    with pytest.raises(ValueError, match=r"\['row', 'col'\] unknown to openEO UDFs; rename the dims to t, bands, y, x"):
+        run_udf_locally(cube.rename(lat="row", lon="col"), udf=udf)
+    with pytest.raises(ValueError, match="more than one y or x"):
+        run_udf_locally(cube.rename(t="y"), udf=udf)  # lat and y

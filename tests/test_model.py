@@ -10,7 +10,7 @@ import pytest
 import cotmask
 from cotmask.core.bands import KIND_WITHOUT, MODEL_KINDS
 from cotmask.core.model import Model
-from cotmask.core.shipped import model_path
+from cotmask.core.shipped import CHECKSUMS, RECORD_CHECKSUMS, checksums_text, compact_path, model_path, read_checksums
 from cotmask.training.export import reference_outputs
 from cotmask.training.mlp import TrainConfig
 from cotmask.training.pipeline import DISTILLED, MODEL_BANDS, build_level, level_inputs, mlp_from_onnx
@@ -279,6 +279,20 @@ def test_compact_fp16_models_are_generated_from_the_shipped_ones(level: str) -> 
 
     assert compact_path(level).read_bytes() == to_fp16(model_path(level, "ensemble").read_bytes()), (
         f"{compact_path(level).name} drifted: run `python -m cotmask.training.fp16`, then `cotmask build`"
+    )
+
+
+def test_model_checksums_are_recorded_for_every_shipped_model() -> None:
+    """models/SHA256SUMS holds the SHA-256 of every shipped ONNX file (the float16 copies too) as they are now; the
+    loader and the UDF builder check each file against it."""
+    folder = model_path("L1C").parent
+    shipped = {model_path(lv, k).name for lv in ("L1C", "L2A") for k in MODEL_KINDS} | {
+        compact_path(lv).name for lv in ("L1C", "L2A")
+    }
+    assert set(read_checksums(folder) or {}) == shipped
+    assert (folder / CHECKSUMS).read_text() == checksums_text(folder), (
+        f"models/{CHECKSUMS} drifted from models/*.onnx: after retraining, re-exporting or converting the models on "
+        f"purpose run `{RECORD_CHECKSUMS}` (then `cotmask build`); otherwise a model is damaged: `git checkout models/`"
     )
 
 

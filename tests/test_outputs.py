@@ -1,7 +1,10 @@
 """Outputs that fit the ecosystem: CF attributes in the netCDF files, the model and conversion recorded, not the
 input's attributes."""
 
+import os
+
 import numpy as np
+import pytest
 import xarray as xr
 
 from cotmask.core.bands import DEFAULT_MODEL
@@ -53,3 +56,34 @@ def test_composite_netcdf_states_its_units(tmp_path) -> None:
     ds = xr.open_dataset(write_composite(comp, tmp_path / "c.nc", "median", offset=0))
     assert ds["B04"].dtype == np.float32 and "reflectance = (DN + 0) * 0.0001" in ds["B04"].attrs["comment"]
     assert ds["valid_count"].dtype == np.int16 and ds["valid_count"].attrs["long_name"].startswith("number of clear")
+
+
+def test_netcdf_writers_tell_a_missing_folder_from_a_read_only_one(tmp_path, monkeypatch) -> None:
+    """Issue 20: the netCDF library reports a missing folder as "Permission denied". The writers say which it is, in
+    one line, and do not create a missing folder (a mistyped path should not make one)."""
+    comp = xr.DataArray(
+        np.array([[[[512.5]], [[2.0]]]]), dims=("t", "bands", "y", "x"), coords={"bands": ["B04", "valid_count"]}
+    )
+    missing = tmp_path / "missing"
+    with pytest.raises(FileNotFoundError, match=f"output folder {missing} does not exist; create it first"):
+        write_composite(comp, missing / "c.nc", "median")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        write_cloud_mask(_result(), missing / "m.nc")
+    assert not missing.exists()
+    read_only = tmp_path / "read_only"
+    read_only.mkdir()
+    read_only.chmod(0o555)
+    try:
+        if os.access(read_only, os.W_OK):  # root writes anyway: fail as the netCDF library does for other users
+
+            def denied(self, path, *args, **kwargs):
+                raise PermissionError(13, "Permission denied", str(path))
+
+            monkeypatch.setattr(xr.Dataset, "to_netcdf", denied)
+            monkeypatch.setattr(os, "access", lambda path, mode: False)
+        for write in (lambda p: write_composite(comp, p, "median"), lambda p: write_cloud_mask(_result(), p)):
+            with pytest.raises(PermissionError, match=f"^output folder {read_only} is read-only; choose a writable"):
+                write(read_only / "out.nc")
+    finally:
+        monkeypatch.undo()
+        read_only.chmod(0o755)

@@ -2,7 +2,9 @@
 clear errors."""
 
 import ast
+import base64
 import json
+import lzma
 import sys
 import types
 
@@ -12,11 +14,11 @@ import xarray as xr
 from results import assert_same_result
 
 import cotmask
-from cotmask.core.bands import DEFAULT_MODEL, L2A_BANDS
+from cotmask.core.bands import DEFAULT_MODEL, L2A_BANDS, S2_BANDS
 from cotmask.core.cube import cube_outputs
 from cotmask.core.model import Model, classify
 from cotmask.core.rules import rule_masks
-from cotmask.core.shipped import predict_rows
+from cotmask.core.shipped import model_dir, predict_rows, read_checksums
 from cotmask.local.harness import run_graph_locally, run_udf_locally
 from cotmask.samples.real import s2cloudless_cube, to_dn, write_collection
 from cotmask.training.pipeline import level_inputs
@@ -34,6 +36,7 @@ ALLOWED_IMPORTS = {
     "base64",
     "lzma",
     "functools",
+    "hashlib",
     "struct",
     "warnings",
     "os",
@@ -105,6 +108,63 @@ def test_udf_files_are_generated_and_self_contained(name: str) -> None:
             if isinstance(tree.body[-1], ast.Assign)
             else tree.body[-1].target.id == "_MODELS"
         )
+
+
+def _models_table(code: str) -> ast.Dict:
+    last = ast.parse(code).body[-1]
+    assert isinstance(last, (ast.Assign, ast.AnnAssign)) and isinstance(last.value, ast.Dict)
+    return last.value
+
+
+def test_udf_models_sit_beside_their_recorded_checksums() -> None:
+    """Each model a UDF embeds carries the SHA-256 that models/SHA256SUMS records for the file it came from."""
+    sums = read_checksums(model_dir())
+    for name, spec in UDF_FILES.items():
+        if spec.models:
+            table = ast.literal_eval(_models_table((udf_dir() / name).read_text()))
+            assert {k: v[0] for k, v in table.items()} == {
+                f"{lv}/{k}": sums[model_source(lv, k).name] for lv, k in spec.models
+            }, name
+
+
+def _damage_embedded(code: str, key: str, damage) -> str:
+    """The UDF text ``code`` with the embedded model ``key`` replaced by ``damage(its base85 text)``."""
+    table = _models_table(code)
+    node = table.values[[k.value for k in table.keys].index(key)]
+    data = node.elts[-1] if isinstance(node, ast.Tuple) else node  # (checksum, data) or, before issue 20, data
+    lines = code.splitlines(keepends=True)
+    new = f'        "{damage(ast.literal_eval(data))}"\n'
+    return "".join(lines[: data.lineno - 1]) + new + "".join(lines[data.end_lineno :])
+
+
+def _reencoded(change):
+    """A damage of the embedded text that decodes the model, changes its bytes and encodes them again."""
+    return lambda text: base64.b85encode(lzma.compress(change(lzma.decompress(base64.b85decode(text))))).decode()
+
+
+def _overwrite_middle(blob: bytes) -> bytes:
+    """Weights overwritten in the middle of the file: the model still parses (and gives wrong COT)."""
+    mid = len(blob) // 2
+    return blob[:mid] + np.full(64, 1e30, np.float32).tobytes() + blob[mid + 256 :]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        _reencoded(_overwrite_middle),
+        _reencoded(lambda blob: blob[: len(blob) // 2]),  # a truncated model
+        lambda text: text[: len(text) // 2],  # a truncated copy of the UDF text
+    ],
+    ids=["overwritten-weights", "truncated-model", "truncated-text"],
+)
+def test_udf_refuses_a_damaged_embedded_model_naming_it(damage) -> None:
+    code = _damage_embedded((udf_dir() / "cotmask_udf_distilled.py").read_text(), "L1C/distilled", damage)
+    cube = xr.DataArray(np.full((13, 4, 4), 800, np.uint16), dims=["bands", "y", "x"], coords={"bands": list(S2_BANDS)})
+    with pytest.raises(
+        ValueError, match="the UDF's model L1C/distilled (fails its SHA-256 check|does not decode)"
+    ) as e:
+        exec_udf(code)["apply_datacube"](cube, {})
+    assert "cotmask build" in str(e.value) and "\n" not in str(e.value)
 
 
 def _flat(cube: xr.DataArray, bands: tuple[str, ...]) -> np.ndarray:

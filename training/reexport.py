@@ -7,19 +7,21 @@ training recipe stay as shipped (``cotmask.training.pipeline.reexport``). ``test
 file differs from what this writes. ``training/train.py`` writes the same graphs when it trains.
 """
 
-from cotmask.core.shipped import model_path
+from cotmask.core.bands import MODEL_KINDS
+from cotmask.core.shipped import model_path, write_checksums
 from cotmask.training.pipeline import reexport
 
 
 def main() -> None:
     """Rewrite every shipped model in place."""
     for level in ("L1C", "L2A"):
-        for kind in ("ensemble", "distilled"):
+        for kind in MODEL_KINDS:
             path = model_path(level, kind)
             old = path.read_bytes()
             new = reexport(old)
             path.write_bytes(new)
             print(f"{path.name}: {'unchanged' if new == old else f'rewritten ({len(old)} -> {len(new)} bytes)'}")
+    print(f"recorded {write_checksums()}")
 
 
 if __name__ == "__main__":

@@ -139,6 +139,15 @@ ANGLE_BANDS = {
     "view_azimuth": "viewAzimuthMean",
     "view_zenith": "viewZenithMean",
 }
+#: Largest plausible view zenith (degrees): Sentinel-2's MSI looks at most about 12 degrees off nadir.
+MAX_VIEW_ZENITH = 20.0
+#: Valid range (low, high, whether high itself is valid) of each angle, in degrees.
+ANGLE_RANGES = {
+    "sun_azimuth": (0.0, 360.0, True),
+    "sun_zenith": (0.0, 89.0, False),
+    "view_azimuth": (0.0, 360.0, True),
+    "view_zenith": (0.0, MAX_VIEW_ZENITH, True),
+}
 SHADOW_DEFAULTS = {
     "scale": DN_SCALE,
     "offset": 0.0,
@@ -213,9 +222,62 @@ def parse_shadow_context(context: dict | None) -> dict:
         raise ValueError(
             "give both sun_azimuth and sun_zenith (degrees), or neither (direction estimated from the scene)"
         )
-    if ctx["sun_zenith"] is not None and not 0 <= ctx["sun_zenith"] < 89:
-        raise ValueError(f"sun_zenith must be within [0, 89) degrees, got {ctx['sun_zenith']}")
+    check_angles(ctx, "context")
     return ctx
+
+
+def check_angles(angles: dict, source: str) -> None:
+    """Refuse implausible angles with a ``ValueError`` naming the value and the fix; the same rules for the context's
+    angles (``source`` "context") and those read from the angle bands (``source`` "bands"): degrees, sun zenith
+    within [0, 89), azimuths within [0, 360], view zenith within [0, ``MAX_VIEW_ZENITH``]. A sun zenith below 1.6
+    with a sun azimuth below 6.3 is taken for radians and refused (a sun within 1.6 degrees of overhead and due
+    north at overpass time is improbable; view angles in radians are not told apart: they shift a shadow by metres).
+    ``angles``: keys of ``ANGLE_BANDS`` (others ignored), None or absent where not given."""
+    bands = source == "bands"
+    zenith, azimuth = angles.get("sun_zenith"), angles.get("sun_azimuth")
+    if zenith is not None and azimuth is not None and 0 <= zenith < 1.6 and 0 <= azimuth < 6.3:
+        what = (
+            f"angle bands {ANGLE_BANDS['sun_zenith']} {zenith:g} and {ANGLE_BANDS['sun_azimuth']} {azimuth:g}"
+            if bands
+            else f"shadow context sun_zenith {zenith:g} and sun_azimuth {azimuth:g}"
+        )
+        raise ValueError(
+            f"{what} look like radians: degrees are expected; {'convert the bands to' if bands else 'pass'} degrees "
+            f"(here zenith {np.degrees(zenith):.1f}, azimuth {np.degrees(azimuth):.1f})"
+        )
+    for key, (low, high, closed) in ANGLE_RANGES.items():
+        value = angles.get(key)
+        if value is not None and not (low <= value <= high if closed else low <= value < high):
+            band = f"{key} from angle band {ANGLE_BANDS[key]} (mean of its finite pixels)"
+            what, fix = (
+                (band, "fix the band (degrees) or leave the angle bands out")
+                if bands
+                else (f"context {key}", "pass degrees in that range")
+            )
+            raise ValueError(
+                f"shadow {what} must be within [{low:g}, {high:g}{']' if closed else ')'} degrees, got {value:g}; {fix}"
+            )
+
+
+def finite_mean(values: np.ndarray) -> float | None:
+    """Mean of the finite values (a partly NaN angle band counts where it is finite); None where none is finite."""
+    finite = np.asarray(values, dtype=np.float64)
+    finite = finite[np.isfinite(finite)]
+    return float(finite.mean()) if finite.size else None
+
+
+def window_angles(band_angles: dict, ctx: dict) -> dict | None:
+    """Angles (degrees) for one window: per pair (sun, view), the angle bands' means over their finite pixels take
+    precedence (checked by ``check_angles``); a pair with a band absent or wholly NaN comes from the context. None
+    without sun angles: the shadow direction is then estimated from the scene."""
+    angles: dict = {}
+    for pair in (("sun_azimuth", "sun_zenith"), ("view_azimuth", "view_zenith")):
+        if all(band_angles.get(k) is not None for k in pair):
+            check_angles({k: band_angles[k] for k in pair}, "bands")
+            angles.update({k: band_angles[k] for k in pair})
+        else:
+            angles.update({k: ctx[k] for k in pair if ctx[k] is not None})
+    return angles if {"sun_azimuth", "sun_zenith"} <= set(angles) else None
 
 
 def ground_direction(azimuth: float) -> np.ndarray:
@@ -471,7 +533,8 @@ def _resolution(cube: xr.DataArray, ctx: dict) -> float:
 def shadow_cube(cube: xr.DataArray, context: dict | None = None) -> xr.DataArray:
     """Band ``shadow`` (1 shadow, 0 not, NaN nodata) for a cube with bands B03, B08, B11 (DN with context
     scale/offset/nodata, or reflectance with scale 1), cloud_class (cotmask's) and, where present, the angle
-    bands ``ANGLE_BANDS``; dims (..., bands, y, x). Context: ``SHADOW_DEFAULTS``."""
+    bands ``ANGLE_BANDS``; dims (..., bands, y, x). Context: ``SHADOW_DEFAULTS``. Angles, per window: the bands'
+    means over their finite pixels before the context's, checked alike (``window_angles``, ``check_angles``)."""
     ctx = parse_shadow_context(context)
     bdim = next((str(d) for d in cube.dims if str(d).lower() in ("bands", "band")), None)
     if bdim is None or "y" not in cube.dims or "x" not in cube.dims:
@@ -494,11 +557,7 @@ def shadow_cube(cube: xr.DataArray, context: dict | None = None) -> xr.DataArray
             return np.asarray(window.sel({bdim: labels[name]}).values)
 
         refl = [dn_to_reflectance(band(b), ctx["scale"], ctx["offset"], ctx["nodata"]) for b in SHADOW_BANDS]
-        angles = {k: float(np.nanmean(band(v))) for k, v in ANGLE_BANDS.items() if v in labels}
-        if angles and not {"sun_azimuth", "sun_zenith"} <= set(angles):
-            angles = {}
-        if not angles and ctx["sun_azimuth"] is not None:
-            angles = {k: ctx[k] for k in ANGLE_BANDS if ctx[k] is not None}
+        angles = window_angles({k: finite_mean(band(v)) for k, v in ANGLE_BANDS.items() if v in labels}, ctx)
         # the pixel index of the first row/column on a map-fixed grid (rows count down when y descends)
         origin = tuple(
             float(cube[d].values[0]) * (-1.0 if d == "y" and cube[d].values[-1] < cube[d].values[0] else 1.0)
@@ -506,7 +565,7 @@ def shadow_cube(cube: xr.DataArray, context: dict | None = None) -> xr.DataArray
             else 0.0
             for d in ("y", "x")
         )
-        mask, _ = shadow_mask(*refl, band("cloud_class").astype(np.float32), res, ctx, angles or None, origin)
+        mask, _ = shadow_mask(*refl, band("cloud_class").astype(np.float32), res, ctx, angles, origin)
         out[idx] = mask[None]
     dims = [d for d in cube.dims if d not in (bdim, "y", "x")] + [bdim, "y", "x"]
     coords = {k: v for k, v in cube.coords.items() if bdim not in v.dims}

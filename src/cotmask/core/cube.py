@@ -13,6 +13,7 @@ from .bands import (  # udf_build: drop
     BAND_RE,
     MAX_COT,
     OUTPUT_BANDS,
+    S2_BANDS,
     canonical_band,
     dn_to_reflectance,
     kind_for,
@@ -88,6 +89,22 @@ def band_dim(cube: xr.DataArray) -> str:
     raise ValueError(f"cube has no bands dimension (dims {list(cube.dims)}); apply cotmask along 'bands'")
 
 
+def band_labels(labels) -> dict:
+    """{canonical band name: label} for a cube's band labels (``B8`` -> ``B08``). A Sentinel-2 band with more than
+    one label (``B08`` twice, or ``B8`` beside ``B08``) raises ``ValueError`` naming it and its labels: which copy
+    to read would be a guess."""
+    found: dict[str, list] = {}
+    for label in labels:
+        found.setdefault(canonical_band(label), []).append(label)
+    for band, same in found.items():
+        if band in S2_BANDS and len(same) > 1:
+            raise ValueError(
+                f"band {band} is in the cube {len(same)} times, labelled {[str(b) for b in same]}: which copy to read "
+                "would be a guess; keep one (openEO: filter_bands or rename_labels; xarray: isel or assign_coords)"
+            )
+    return {band: same[0] for band, same in found.items()}
+
+
 def cube_outputs(
     cube: xr.DataArray, context: dict | None, get_model: Callable[[str, str, "str | None"], "Model"]
 ) -> xr.DataArray:
@@ -100,7 +117,7 @@ def cube_outputs(
     bdim = band_dim(cube)
     if not np.issubdtype(cube.dtype, np.number) or np.issubdtype(cube.dtype, np.bool_):
         raise TypeError(f"cube must be numeric, got dtype {cube.dtype}")
-    labels = {canonical_band(b): b for b in cube.coords[bdim].values} if bdim in cube.coords else {}
+    labels = band_labels(cube.coords[bdim].values) if bdim in cube.coords else {}
     level = level_for(ctx["level"], labels)
     model = get_model(level, ctx["model"], ctx["engine"])
     missing = [b for b in model.bands if b not in labels]
@@ -131,10 +148,11 @@ def cube_outputs(
     out = np.empty((*data.shape[:-1], len(OUTPUT_BANDS)), dtype=np.float32)
     scale, offset, nodata = ctx["scale"], ctx["offset"], ctx["nodata"]
     chunk = int(ctx["chunk_size"] or model.chunk_size)
-    rows = max(1, chunk // data.shape[-2])
+    rows = max(1, chunk // max(1, data.shape[-2]))
     slices = [
         (*idx, slice(r0, r0 + rows)) for idx in np.ndindex(*data.shape[:-3]) for r0 in range(0, data.shape[-3], rows)
     ]
+    slices = slices if out.size else []  # a zero-size spatial or time dimension: an empty result, no chunk to run
     tell = [model.bands.index(b) for b in OFFSET_TELL_BANDS if b in model.bands]
 
     def reflectance(sl: tuple) -> np.ndarray:

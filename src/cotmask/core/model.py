@@ -59,11 +59,16 @@ def parallel_map(fn: Callable, items: Iterable, workers: int) -> list:
 class Model:
     """An ONNX cotmask model with the metadata it carries (bands, level, thresholds, ...)."""
 
-    def __init__(self, onnx_bytes: bytes, threads: int = 0, engine: str | None = None) -> None:
+    def __init__(
+        self, onnx_bytes: bytes, threads: int = 0, engine: str | None = None, name: str = "the ONNX model"
+    ) -> None:
         """Load ``onnx_bytes`` with ``engine`` (onnxruntime or numpy; None: onnxruntime when importable).
 
         ``threads``: chunks processed at once, each on one thread (0: the CPUs this process may use; for the numpy
-        engine without ``threadpoolctl`` 1, and numpy's BLAS threads share out the matrix products)."""
+        engine without ``threadpoolctl`` 1, and numpy's BLAS threads share out the matrix products). ``name``: what
+        the errors call the model (its file, a UDF's model key). Bytes that do not parse, or lack the cotmask
+        metadata, raise a one-line ``ValueError`` naming it (no checksum here: ``shipped.load_model`` and the UDFs
+        verify theirs)."""
         engine = engine or ("onnxruntime" if ort is not None else "numpy")
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
@@ -72,9 +77,31 @@ class Model:
         # (chunk x 64) products need no synchronisation. numpy's BLAS threads busy-wait between the small products,
         # so the numpy engine gets worker threads only where threadpoolctl can make BLAS single-threaded meanwhile.
         self.workers = int(threads) or (cpu_count() if engine == "onnxruntime" or threadpool_limits else 1)
+        if engine == "onnxruntime" and ort is None:
+            raise ValueError("engine 'onnxruntime' requested but onnxruntime is not installed; use engine 'numpy'")
+        try:
+            meta = self._load(onnx_bytes, engine)
+        except Exception as e:  # protobuf, numpy or onnxruntime errors of damaged bytes: one line naming the model
+            detail = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+            raise ValueError(f"{name} is not a readable ONNX model ({detail}); damaged or truncated?") from e
+        self.engine = engine
+        try:
+            self.metadata = {k: json.loads(v) for k, v in meta.items()}
+            self.bands: tuple[str, ...] = tuple(self.metadata["bands"])
+            self.level: str = self.metadata["level"]
+            self.kind: str = self.metadata["kind"]
+            self.thresholds: dict[str, float] = self.metadata["thresholds"]
+        except (KeyError, ValueError, TypeError) as e:
+            raise ValueError(f"{name} lacks cotmask metadata ({e}); not a cotmask model, or damaged?") from e
+        # Pixels per inference call (one per worker thread). An ensemble holds (members x chunk x 64) float32 per
+        # layer, so its pixels in flight are shared among the workers (the full-tile memory target); a single
+        # network's layers (chunk x 64) stay in the CPU caches at this size.
+        members = int(self.metadata.get("members", 1))
+        self.chunk_size = max(4096, 24576 // self.workers) if members > 1 else 8192
+
+    def _load(self, onnx_bytes: bytes, engine: str) -> dict:
+        """Open the graph on ``engine`` (``self.session``, ``self.input_name``); returns its metadata strings."""
         if engine == "onnxruntime":
-            if ort is None:
-                raise ValueError("engine 'onnxruntime' requested but onnxruntime is not installed; use engine 'numpy'")
             opts = ort.SessionOptions()
             opts.intra_op_num_threads = 1
             opts.inter_op_num_threads = 1
@@ -85,26 +112,11 @@ class Model:
             # (members x chunk x 64) intermediates at once, at no gain in speed
             opts.enable_mem_pattern = False
             self.session = ort.InferenceSession(onnx_bytes, sess_options=opts, providers=["CPUExecutionProvider"])
-            meta = self.session.get_modelmeta().custom_metadata_map
             self.input_name = self.session.get_inputs()[0].name
-        else:
-            self.session = NumpyGraph(onnx_bytes)
-            meta = self.session.metadata
-            self.input_name = self.session.inputs[0]
-        self.engine = engine
-        try:
-            self.metadata = {k: json.loads(v) for k, v in meta.items()}
-            self.bands: tuple[str, ...] = tuple(self.metadata["bands"])
-            self.level: str = self.metadata["level"]
-            self.kind: str = self.metadata["kind"]
-            self.thresholds: dict[str, float] = self.metadata["thresholds"]
-        except (KeyError, ValueError) as e:
-            raise ValueError(f"ONNX model lacks cotmask metadata ({e}); not a cotmask model?") from e
-        # Pixels per inference call (one per worker thread). An ensemble holds (members x chunk x 64) float32 per
-        # layer, so its pixels in flight are shared among the workers (the full-tile memory target); a single
-        # network's layers (chunk x 64) stay in the CPU caches at this size.
-        members = int(self.metadata.get("members", 1))
-        self.chunk_size = max(4096, 24576 // self.workers) if members > 1 else 8192
+            return dict(self.session.get_modelmeta().custom_metadata_map)
+        self.session = NumpyGraph(onnx_bytes)
+        self.input_name = self.session.inputs[0]
+        return dict(self.session.metadata)
 
     def _infer(self, block: np.ndarray) -> tuple[np.ndarray, ...]:
         """The graph outputs (cot, cot_std[, ood]) for clean rows ``block``. ``ood`` (``export.to_onnx_bytes``): the
@@ -132,7 +144,8 @@ class Model:
         chunk_size = chunk_size or self.chunk_size
         starts = range(0, n, chunk_size)
         if check:
-            check_bulk(sum(self.map(lambda s: bulk_counts(x[s : s + chunk_size]), starts)), what)
+            counts = self.map(lambda s: bulk_counts(x[s : s + chunk_size]), starts)
+            check_bulk(sum(counts, np.zeros(3, dtype=np.int64)), what)  # no rows: no chunk, all counts 0
         outs = [np.full(n, np.nan, dtype=np.float32) for _ in range(3 if with_ood else 2)]
 
         def chunk(s: int) -> None:

@@ -3,6 +3,7 @@
 onnxruntime + numpy (+ xarray for cubes); never inlined into a UDF (the UDFs carry their models inside).
 """
 
+import hashlib
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -21,6 +22,10 @@ if TYPE_CHECKING:
 REPO = Path(__file__).resolve().parents[3]
 #: File-name suffix of the float16 copies of the ensembles (``cotmask.training.fp16`` writes them).
 FP16_SUFFIX = "_fp16"
+#: The checksum file beside the models: ``<sha256 hex>  <file name>`` per ONNX file (``sha256sum -c`` reads it).
+CHECKSUMS = "SHA256SUMS"
+#: Records the checksums after the models were retrained, re-exported or converted on purpose.
+RECORD_CHECKSUMS = "python -m cotmask.udf.build --checksums"
 
 
 def model_dir() -> Path:
@@ -46,6 +51,66 @@ def compact_path(level: str, kind: str = "ensemble") -> Path:
     return model_dir() / model_path(level, kind).name.replace(".onnx", f"{FP16_SUFFIX}.onnx")
 
 
+def sha256(blob: bytes) -> str:
+    """The SHA-256 hex digest of ``blob``."""
+    return hashlib.sha256(blob).hexdigest()
+
+
+def read_checksums(folder: Path) -> dict[str, str] | None:
+    """{file name: SHA-256 hex} from ``folder``'s ``SHA256SUMS``; None when it has none."""
+    path = Path(folder) / CHECKSUMS
+    if not path.is_file():
+        return None
+    pairs = (line.split(maxsplit=1) for line in path.read_text().splitlines())
+    return {p[1].strip().lstrip("*"): p[0].lower() for p in pairs if len(p) == 2}  # a damaged line: no entry
+
+
+def checksums_text(folder: Path) -> str:
+    """``SHA256SUMS`` for the ONNX files in ``folder`` as they are now (sorted by name)."""
+    return "".join(f"{sha256(p.read_bytes())}  {p.name}\n" for p in sorted(Path(folder).glob("*.onnx")))
+
+
+def write_checksums(folder: Path | None = None) -> Path:
+    """Record the checksums of the ONNX files in ``folder`` (default: ``model_dir()``) in its ``SHA256SUMS``."""
+    path = Path(folder or model_dir()) / CHECKSUMS
+    path.write_text(checksums_text(path.parent))
+    return path
+
+
+def _rebuild_command(name: str) -> str:
+    """The documented command that rebuilds the shipped model file ``name``."""
+    if FP16_SUFFIX in name:
+        return "python -m cotmask.training.fp16"
+    distil = " --distil-only" if "distilled" in name else ""
+    return f"python training/train.py{distil} --real-clear ../shared/data"
+
+
+def verified_bytes(path: Path) -> bytes:
+    """The bytes of the model file ``path``, checked against the SHA-256 its folder's ``SHA256SUMS`` records.
+
+    A damaged file (truncated, overwritten) or a missing record raises a one-line ``ValueError`` naming the file and
+    the fix. A folder of one's own models (``$COTMASK_MODEL_DIR``) without ``SHA256SUMS`` is not checked."""
+    path = Path(path)
+    blob = path.read_bytes()
+    sums = read_checksums(path.parent)
+    if sums is None and os.environ.get("COTMASK_MODEL_DIR"):
+        return blob
+    fix = (
+        f"reinstall cotmask (in a checkout: `git checkout models/`) or rebuild it with `{_rebuild_command(path.name)}`"
+        f"; after retraining on purpose record it with `{RECORD_CHECKSUMS}`"
+    )
+    if sums is None or path.name not in sums:
+        where = "is missing" if sums is None else f"has no entry for {path.name}"
+        raise ValueError(f"cannot verify model file {path}: {path.parent / CHECKSUMS} {where}; {fix}")
+    digest = sha256(blob)
+    if digest != sums[path.name]:
+        raise ValueError(
+            f"model file {path} is damaged: SHA-256 {digest[:16]}... differs from {sums[path.name][:16]}... "
+            f"recorded in {CHECKSUMS} ({len(blob)} bytes); {fix}"
+        )
+    return blob
+
+
 def predict_rows(
     model: Model, x: np.ndarray, chunk_size: int | None = None, with_ood: bool = False
 ) -> tuple[np.ndarray, ...]:
@@ -68,11 +133,12 @@ def predict_rows(
 def load_model(level: str = "L1C", kind: str = DEFAULT_MODEL, threads: int = 0, engine: str | None = None) -> Model:
     """The loaded model (cached); its ``bands`` and ``thresholds`` come from the ONNX metadata.
 
-    ``engine``: onnxruntime or numpy (None: onnxruntime when installed)."""
+    ``engine``: onnxruntime or numpy (None: onnxruntime when installed). The file is checked against its recorded
+    SHA-256 first (``verified_bytes``): a damaged model raises ``ValueError`` naming it and the fix."""
     path = model_path(level, kind)
     if not path.exists():
         raise FileNotFoundError(f"model file {path} missing; rebuild with `python training/train.py`")
-    return Model(path.read_bytes(), threads, engine)
+    return Model(verified_bytes(path), threads, engine, name=f"model file {path}")
 
 
 def predict(

@@ -5,6 +5,7 @@ gets its own ``long_name``/``units``, the cloud class its ``flag_values``/``flag
 records the model, its version, level, thresholds and the DN conversion used.
 """
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -68,7 +69,21 @@ def write_composite(
 
 
 def _write(ds: xr.Dataset, path: Path) -> Path:
+    """Write ``ds`` compressed to ``path``. The folder is not created (a mistyped path should not make one): a missing
+    folder raises ``FileNotFoundError``, a read-only one ``PermissionError``, each saying so in one line (the netCDF
+    library reports both as "Permission denied")."""
+    path = Path(path)
+    folder = path.parent
+    if not folder.is_dir():
+        raise FileNotFoundError(f"output folder {folder} does not exist; create it first or choose another path")
     for v in ds.data_vars.values():
         v.encoding.update({"zlib": True, "complevel": 4})
-    ds.to_netcdf(path)
+    try:
+        ds.to_netcdf(path)
+    except PermissionError as e:
+        if not os.access(folder, os.W_OK):
+            raise PermissionError(f"output folder {folder} is read-only; choose a writable folder") from None
+        raise PermissionError(
+            f"output file {path} cannot be written ({e.strerror}); remove it or choose another path"
+        ) from None
     return path

@@ -64,19 +64,44 @@ _UDP_ARGS: contextvars.ContextVar = contextvars.ContextVar("cotmask_udp_argument
 BACKEND_ORDER = ("t", "bands", "y", "x")
 
 
+#: Spatial dimension names of geographic xarray cubes, and the openEO names a backend gives them (always x and y,
+#: whatever the CRS).
+SPATIAL_ALIASES = {"lat": "y", "latitude": "y", "lon": "x", "long": "x", "longitude": "x"}
+
+
+def backend_dims(cube: xr.DataArray) -> tuple[xr.DataArray, dict]:
+    """``cube`` with its dims named as a backend names them (lat/lon and the like renamed to y/x,
+    ``SPATIAL_ALIASES``), and the renaming back; other dims outside ``BACKEND_ORDER`` are refused in one line."""
+    found = {str(d): SPATIAL_ALIASES[str(d).lower()] for d in cube.dims if str(d).lower() in SPATIAL_ALIASES}
+    if len(set(found.values())) < len(found) or set(found.values()) & {str(d) for d in cube.dims}:
+        raise ValueError(f"cube dims {list(cube.dims)}: more than one y or x; keep one of each, named y and x")
+    other = [str(d) for d in cube.dims if str(d) not in found and str(d) not in BACKEND_ORDER]
+    if other:
+        raise ValueError(
+            f"cube dims {list(cube.dims)}: {other} unknown to openEO UDFs; rename the dims to t, bands, y, x"
+        )
+    return cube.rename(found), {v: k for k, v in found.items()}
+
+
 def run_udf_locally(
     cube: xr.DataArray, context: dict | None = None, udf: str | Path = "cotmask_udf.py"
 ) -> xr.DataArray:
     """Run a UDF on ``cube`` with ``openeo.udf.execute_local_udf``: a generated UDF's file name
-    (default ``cotmask_udf.py``, read with ``udf_text``) or the path of any UDF file."""
+    (default ``cotmask_udf.py``, read with ``udf_text``) or the path of any UDF file.
+
+    Dims: t, bands, y, x as a backend passes them. Spatial dims named lat/lon (latitude/longitude) are supported:
+    the UDF sees them as y/x (as a backend names them in any CRS) and the result has lat/lon again; any other
+    unknown dim is refused (``backend_dims``)."""
     import openeo
     from openeo.udf import execute_local_udf
 
     from ..udf.build import udf_text
 
     code = Path(udf).read_text() if Path(udf).is_file() else udf_text(str(udf))
+    cube, back = backend_dims(cube)
     result = execute_local_udf(openeo.UDF(code, runtime="Python", context=context or {}), cube)
-    return result.get_datacube_list()[0].get_array()
+    out = result.get_datacube_list()[0].get_array()
+    return out.rename({k: v for k, v in back.items() if k in out.dims or k in out.coords})
 
 
 _ORIGINAL: dict = {}  # the engine's own implementations, wrapped below

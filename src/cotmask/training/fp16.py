@@ -13,7 +13,7 @@ import json
 
 import numpy as np
 
-from ..core.shipped import compact_path, model_path
+from ..core.shipped import compact_path, model_path, write_checksums
 
 
 def to_fp16(onnx_bytes: bytes) -> bytes:
@@ -54,6 +54,7 @@ def main() -> None:
         out = compact_path(level)
         out.write_bytes(to_fp16(model_path(level, "ensemble").read_bytes()))
         print(f"wrote {out} ({out.stat().st_size / 1024:.0f} KiB)")
+    print(f"recorded {write_checksums()}")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import numpy as np
 from .. import __version__
 from ..core.bands import DN_SCALE, KIND_WITHOUT, L2A_BANDS, S2_BANDS
 from ..core.onnx_numpy import read_onnx
+from ..core.shipped import write_checksums
 from .export import to_onnx_bytes
 from .mlp import COT_SCALE, MLP, TrainConfig, cot_classes, train
 from .synth import generate
@@ -285,6 +286,7 @@ def build_models(
             path.write_bytes(blob)
             written.append(path)
             log(f"wrote {path} ({len(blob) / 1024:.0f} KiB)")
+    write_checksums(Path(out_dir))  # the folder's SHA256SUMS: what load_model verifies
     return written
 
 
@@ -319,4 +321,5 @@ def distil_models(
             path.write_bytes(blob)
             written.append(path)
             log(f"wrote {path} ({len(blob) / 1024:.0f} KiB)")
+    write_checksums(Path(model_dir))
     return written

@@ -1,25 +1,29 @@
 """Generate the self-contained UDF files in udf/ from the package modules and models/.
 
     cotmask build          # rewrites udf/*.py (and graphs/, records/); tests fail when they drift
+    python -m cotmask.udf.build --checksums   # records models/SHA256SUMS after retraining the models on purpose
 
 Each file reads top-down: a header (what it does, its input, output and context keys with their defaults),
 the imports (numpy, xarray, the standard library; onnxruntime when installed), the openEO entry points
 (``apply_datacube``, ``apply_metadata``), then the package modules it runs, inlined, and the embedded ONNX
-models (xz + base85) last. A UDF inlines only the modules it runs. The package reads the UDF text with
-``udf_text`` (``importlib.resources``): an installed wheel carries udf/ as ``cotmask/_udf``, so graphs can be
-built without a checkout.
+models (xz + base85, each beside its SHA-256, which the UDF checks after decoding) last. Each model is checked
+against models/SHA256SUMS before it is embedded. A UDF inlines only the modules it runs. The package reads the UDF
+text with ``udf_text`` (``importlib.resources``): an installed wheel carries udf/ as ``cotmask/_udf``, so graphs can
+be built without a checkout.
 """
 
+import argparse
 import ast
 import base64
 import lzma
+import sys
 import textwrap
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Callable
 
-from ..core.shipped import REPO, compact_path, model_path
+from ..core.shipped import REPO, compact_path, model_dir, model_path, sha256, verified_bytes, write_checksums
 
 PACKAGE = Path(__file__).resolve().parents[1]
 #: (level, kind) -> where the UDF takes the model from: the ensembles as their float16 copies
@@ -211,10 +215,12 @@ def model_source(level: str, kind: str) -> Path:
     return compact_path(level, kind) if kind == "ensemble" else model_path(level, kind)
 
 
-def encode_model(path: Path) -> str:
-    """ONNX bytes as xz (LZMA2, 2-byte aligned for the float16 weights) + base85 text."""
+def encode_model(path: Path) -> tuple[str, str]:
+    """(SHA-256 hex, xz (LZMA2, 2-byte aligned for the float16 weights) + base85 text) of the ONNX file ``path``,
+    whose bytes must match models/SHA256SUMS (``verified_bytes``): a damaged model is never embedded."""
+    blob = verified_bytes(path)
     filters = [{"id": lzma.FILTER_LZMA2, "preset": 9 | lzma.PRESET_EXTREME, "lc": 0, "lp": 1, "pb": 1}]
-    return base64.b85encode(lzma.compress(path.read_bytes(), format=lzma.FORMAT_XZ, filters=filters)).decode("ascii")
+    return sha256(blob), base64.b85encode(lzma.compress(blob, format=lzma.FORMAT_XZ, filters=filters)).decode("ascii")
 
 
 def render(name: str) -> str:
@@ -228,8 +234,8 @@ def render(name: str) -> str:
     if spec.models:
         table = {f"{lv}/{k}": encode_model(model_source(lv, k)) for lv, k in spec.models}
         parts.append(
-            "# ---- models (data): ONNX, xz + base85 ----\n\n_MODELS: dict = {\n"
-            + "".join(f'    "{k}": (\n{_wrap(v)}    ),\n' for k, v in table.items())
+            "# ---- models (data): (SHA-256 of the ONNX bytes, ONNX as xz + base85) ----\n\n_MODELS: dict = {\n"
+            + "".join(f'    "{k}": (\n        "{digest}",\n{_wrap(v)}    ),\n' for k, (digest, v) in table.items())
             + "}"
         )
     return _header(name, spec) + "\n" + _sorted_imports(imports) + "\n\n\n" + "\n\n\n".join(parts) + "\n"
@@ -250,8 +256,18 @@ def udf_text(name: str) -> str:
     return packaged.read_text() if packaged.is_file() else (udf_dir() / name).read_text()
 
 
-def main() -> None:
-    """Write every UDF file."""
+def main(argv: list[str] | None = None) -> None:
+    """Write every UDF file (``cotmask build``); with ``--checksums`` only record models/SHA256SUMS."""
+    ap = argparse.ArgumentParser(prog="python -m cotmask.udf.build", description="Write the UDF files in udf/.")
+    ap.add_argument(
+        "--checksums",
+        action="store_true",
+        help="only record the SHA-256 of models/*.onnx as they are now in models/SHA256SUMS (after retraining, "
+        "re-exporting or converting them on purpose; then `cotmask build`)",
+    )
+    if ap.parse_args([] if argv is None else argv).checksums:
+        print(f"wrote {write_checksums(model_dir())}")
+        return
     for name in UDF_FILES:
         path = udf_dir() / name
         path.write_text(render(name))
@@ -259,4 +275,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -1,11 +1,12 @@
 """openEO entry points of the cloud-mask UDFs (udf/cotmask_udf.py and udf/cotmask_udf_distilled.py).
 
 In the generated UDF the ``_MODELS`` table at the end of the file holds the ONNX models themselves
-(xz-compressed, base85), so the UDF needs no download and no archive. onnxruntime runs them where
-the backend has it, else the numpy engine (``core/onnx_numpy.py``) runs the same graph.
+(xz-compressed, base85, each beside the SHA-256 of its ONNX bytes), so the UDF needs no download and no archive.
+onnxruntime runs them where the backend has it, else the numpy engine (``core/onnx_numpy.py``) runs the same graph.
 """
 
 import base64
+import hashlib
 import lzma
 from functools import lru_cache
 
@@ -36,4 +37,17 @@ def _get_model(level: str, kind: str, engine: "str | None" = None) -> "Model":
             f"this UDF carries the models {sorted(_MODELS)}; {key} is not among them: choose another "
             "context 'model' / 'level', or run udf/cotmask_udf.py, which carries all of them"
         )
-    return Model(lzma.decompress(base64.b85decode(_MODELS[key])), engine=engine)
+    return Model(_model_bytes(key), engine=engine, name=f"the UDF's model {key}")
+
+
+def _model_bytes(key: str) -> bytes:
+    """The ONNX bytes of the embedded model ``key``, checked against the SHA-256 embedded beside them."""
+    digest, text = _MODELS[key]
+    fix = "the UDF file is damaged: take it again from the cotmask repository (udf/) or regenerate it (`cotmask build`)"
+    try:
+        blob = lzma.decompress(base64.b85decode(text))
+    except (ValueError, lzma.LZMAError) as e:
+        raise ValueError(f"the UDF's model {key} does not decode ({e}); {fix}") from e
+    if hashlib.sha256(blob).hexdigest() != digest:
+        raise ValueError(f"the UDF's model {key} fails its SHA-256 check; {fix}")
+    return blob
