@@ -86,3 +86,28 @@ def test_the_generated_shadow_udf_falls_back_on_nan_angle_bands(tmp_path) -> Non
     np.testing.assert_array_equal(out.values, _shadow(_cube(), SUN))
     with pytest.raises(ValueError, match="look like radians"):
         run_udf_locally(_cube({"sun_zenith": 0.7, "sun_azimuth": 2.6}), {"scale": 1.0}, udf=udf)
+
+
+@pytest.mark.parametrize(
+    "context,message",
+    [
+        ({"resolution": 0}, "resolution must be positive"),
+        ({"resolution": -10.0}, "resolution must be positive"),
+        ({"work_resolution": float("nan")}, "work_resolution must be finite"),
+        ({"min_match": 1.5}, "min_match must be within"),
+    ],
+)
+def test_shadow_context_numbers_are_checked(context, message) -> None:
+    from cotmask.udf.shadow import parse_shadow_context
+
+    with pytest.raises(ValueError, match=message):
+        parse_shadow_context(context)
+
+
+def test_shadow_cube_refuses_a_band_under_two_labels() -> None:
+    from cotmask.udf.shadow import shadow_cube
+
+    labels = ["B03", "B08", "B8", "B11", "cloud_class"]
+    cube = xr.DataArray(np.ones((5, 4, 4), np.float32), dims=("bands", "y", "x"), coords={"bands": labels})
+    with pytest.raises(ValueError, match="band B08 is in the cube 2 times"):
+        shadow_cube(cube, {"resolution": 10.0})

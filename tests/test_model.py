@@ -8,15 +8,15 @@ import onnx
 import pytest
 
 import cotmask
-from cotmask.core.bands import KIND_WITHOUT, MODEL_KINDS
+from cotmask.core.bands import KIND_WITHOUT, LEVELS, MODEL_KINDS
 from cotmask.core.model import Model
 from cotmask.core.shipped import CHECKSUMS, RECORD_CHECKSUMS, checksums_text, compact_path, model_path, read_checksums
 from cotmask.training.export import reference_outputs
 from cotmask.training.mlp import TrainConfig
-from cotmask.training.pipeline import DISTILLED, MODEL_BANDS, build_level, level_inputs, mlp_from_onnx
+from cotmask.training.pipeline import DISTILLED, MODEL_BANDS, build_level, level_inputs, mlp_from_onnx, model_bands
 from cotmask.training.synth import SURFACES, generate
 
-LEVEL_KINDS = [(lv, k) for lv in ("L1C", "L2A") for k in ("ensemble", "distilled")]
+LEVEL_KINDS = [(lv, k) for lv in LEVELS for k in MODEL_KINDS]
 REQUIRED_METADATA = {
     "bands",
     "level",
@@ -76,7 +76,7 @@ def test_graph_ood_output_is_the_codebook_distance(level: str, kind: str) -> Non
     nearest codebook centroid / d99, computed here in float64 from the metadata."""
     blob = model_path(level, kind).read_bytes()
     net, meta = mlp_from_onnx(blob)
-    x = level_inputs(generate(3000, seed=78), level)
+    x = level_inputs(generate(3000, seed=78), level, kind)
     x[:5] *= 3.0  # some far-off spectra too (values above 2 are clipped to 2 before the model)
     z = (np.minimum(x, 2.0) - net.mean) / net.std
     c = np.asarray(meta["ood"]["centroids"])
@@ -147,13 +147,13 @@ def test_shipped_model_metadata_and_parity(level: str, kind: str) -> None:
     path = model_path(level, kind)
     meta = {p.key: json.loads(p.value) for p in onnx.load(path).metadata_props}
     assert REQUIRED_METADATA <= set(meta)
-    assert meta["bands"] == list(MODEL_BANDS[level]) and meta["level"] == level and meta["kind"] == kind
+    assert meta["bands"] == list(model_bands(level, kind)) and meta["level"] == level and meta["kind"] == kind
     assert meta["thresholds"] == {"thin": 0.75, "opaque": 1.25}
     assert meta["reflectance"]["offset_dn"]["processing_baseline_04.00_or_later"] == -1000
     assert meta["members"] == (10 if kind == "ensemble" else 1)
     net = mlp_from_onnx(path.read_bytes())[0]
-    distilled = kind == "distilled"
-    x = level_inputs(generate(2000, seed=77), level)
+    distilled = kind != "ensemble"
+    x = level_inputs(generate(2000, seed=77), level, kind)
     res = cotmask.predict(x, level, kind)
     ref_cot, ref_std = reference_outputs(net, x, distilled)
     # parity in the network's own output unit (COT / 50): max abs difference < 1e-5

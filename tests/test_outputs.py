@@ -9,6 +9,7 @@ import xarray as xr
 
 from cotmask.core.bands import DEFAULT_MODEL
 from cotmask.core.cube import BAND_ATTRS
+from cotmask.core.shipped import load_model
 from cotmask.demo.netcdf import write_cloud_mask, write_composite
 from cotmask.demo.run import result_attrs
 
@@ -33,7 +34,8 @@ def test_cloud_mask_netcdf_has_cf_metadata_and_records_the_model(tmp_path) -> No
         assert set(written[name].attrs) == set(BAND_ATTRS[name]), name
     assert not {"units", "scale", "radiometric_offset"} & set(written.attrs), written.attrs  # nor the file's
     result = _result()
-    result.attrs = result_attrs({"offset": -1000, "thin_threshold": 0.9}, ["B02", "B10"])  # as the demo does
+    l1c = list(load_model("L1C").bands)  # the input bands decide the model, as in the UDF
+    result.attrs = result_attrs({"offset": -1000, "thin_threshold": 0.9}, l1c)  # as the demo does
     ds = xr.open_dataset(write_cloud_mask(result, tmp_path / "m.nc", {"source": "test"}))
     assert ds.attrs["Conventions"] == "CF-1.8" and "units" not in ds.attrs
     assert ds.attrs["cotmask_level"] == "L1C" and ds.attrs["cotmask_model"] == DEFAULT_MODEL

@@ -173,13 +173,15 @@ def report(before: dict, after: dict) -> str:
 def main() -> None:
     """Compare two model folders."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--before", type=Path)
+    ap.add_argument("--before", type=Path, help="folder of the models without calibration (required)")
     ap.add_argument("--after", type=Path, default=ROOT / "models")
     ap.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.measure:
         print(json.dumps(measure()))
         return
+    if a.before is None:
+        ap.error("--before DIR is required: the folder of the models to compare with")
     before, after = run(a.before), run(a.after)
     figure(before, after, ROOT / "evaluation" / "figures" / "calibration_cloudy_ssl4eo.png")
     (ROOT / "training" / "calibration_experiment.md").write_text(report(before, after))

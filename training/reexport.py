@@ -7,21 +7,21 @@ training recipe stay as shipped (``cotmask.training.pipeline.reexport``). ``test
 file differs from what this writes. ``training/train.py`` writes the same graphs when it trains.
 """
 
-from cotmask.core.bands import MODEL_KINDS
+from cotmask.core.bands import LEVELS, MODEL_KINDS
 from cotmask.core.shipped import model_path, write_checksums
 from cotmask.training.pipeline import reexport
 
 
 def main() -> None:
     """Rewrite every shipped model in place."""
-    for level in ("L1C", "L2A"):
+    for level in LEVELS:
         for kind in MODEL_KINDS:
             path = model_path(level, kind)
             old = path.read_bytes()
             new = reexport(old)
             path.write_bytes(new)
             print(f"{path.name}: {'unchanged' if new == old else f'rewritten ({len(old)} -> {len(new)} bytes)'}")
-    print(f"recorded {write_checksums()}")
+    print(f"recorded {write_checksums(names=[model_path(lv, k).name for lv in LEVELS for k in MODEL_KINDS])}")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cotmask.core.bands import DN_SCALE
+from cotmask.core.bands import DN_SCALE, KIND_WITHOUT
 from cotmask.training.mlp import TrainConfig
 from cotmask.training.pipeline import MODEL_BANDS, REAL_CLEAR_SCENES, build_models, distil_models
 from cotmask.training.smhi import load_smhi
@@ -102,9 +102,12 @@ def main() -> None:
     """Parse options and build the models."""
     a = build_parser().parse_args()
     levels = tuple(a.levels.split(","))
+    kinds = tuple(a.kinds.split(","))
+    if not set(kinds) <= {"distilled", *KIND_WITHOUT}:
+        raise SystemExit(f"--kinds takes distilled kinds only ({['distilled', *KIND_WITHOUT]}), got {list(kinds)}")
     real = {lv: real_clear_rows(a.real_clear, lv) for lv in levels} if a.real_clear else None
     if a.distil_only:
-        distil_models(a.out, levels, kinds=tuple(a.kinds.split(",")), real_clear=real)
+        distil_models(a.out, levels, kinds=kinds, real_clear=real)
         return
     if a.quick:
         a.samples, a.members, a.steps = 20_000, 3, 500

@@ -84,6 +84,22 @@ def level_for(level: str | None, bands) -> str:
     return str(level).upper() if level else ("L1C" if "B10" in {canonical_band(b) for b in bands} else "L2A")
 
 
+def band_labels(labels) -> dict:
+    """{canonical band name: label} for a cube's band labels (``B8`` -> ``B08``). A Sentinel-2 band with more than
+    one label (``B08`` twice, or ``B8`` beside ``B08``) raises ``ValueError`` naming it and its labels: which copy
+    to read would be a guess."""
+    found: dict[str, list] = {}
+    for label in labels:
+        found.setdefault(canonical_band(label), []).append(label)
+    for band, same in found.items():
+        if band in S2_BANDS and len(same) > 1:
+            raise ValueError(
+                f"band {band} is in the cube {len(same)} times, labelled {[str(b) for b in same]}: which copy to read "
+                "would be a guess; keep one (openEO: filter_bands or rename_labels; xarray: isel or assign_coords)"
+            )
+    return {band: same[0] for band, same in found.items()}
+
+
 def kind_for(kind: str, missing) -> str:
     """The model kind that runs when a cube lacks the bands ``missing`` of the ``kind`` model: the distilled model's
     sibling trained without exactly those bands (``KIND_WITHOUT``), else ``kind`` itself."""
@@ -207,6 +223,13 @@ def parse_shadow_context(context: dict | None) -> dict:
     for key, value in ctx.items():
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
             raise ValueError(f"shadow context {key} must be a number, got {value!r}")
+        if value is not None and not np.isfinite(value):
+            raise ValueError(f"shadow context {key} must be finite, got {value!r}")
+    for key in ("resolution", "work_resolution", "scale"):
+        if ctx[key] is not None and ctx[key] <= 0:
+            raise ValueError(f"shadow context {key} must be positive, got {ctx[key]!r}")
+    if not 0 <= ctx["min_match"] <= 1:
+        raise ValueError(f"shadow context min_match must be within [0, 1] (a share of pixels), got {ctx['min_match']}")
     if not 0 < ctx["darkness"] < 1:
         raise ValueError(
             f"darkness must be within (0, 1) (a fraction of the clear pixels' {REFERENCE_PERCENTILE:g}th "
@@ -539,7 +562,7 @@ def shadow_cube(cube: xr.DataArray, context: dict | None = None) -> xr.DataArray
     bdim = next((str(d) for d in cube.dims if str(d).lower() in ("bands", "band")), None)
     if bdim is None or "y" not in cube.dims or "x" not in cube.dims:
         raise ValueError(f"shadows need a cube with dims bands, y, x (got {list(cube.dims)})")
-    labels = {canonical_band(b): b for b in cube[bdim].values}
+    labels = band_labels(cube[bdim].values)  # a band under two labels is refused, as in the cloud-mask UDF
     missing = [b for b in (*SHADOW_BANDS, "cloud_class") if b not in labels]
     if missing:
         raise ValueError(

@@ -116,6 +116,22 @@ def level_for(level: str | None, bands) -> str:
     return str(level).upper() if level else ("L1C" if "B10" in {canonical_band(b) for b in bands} else "L2A")
 
 
+def band_labels(labels) -> dict:
+    """{canonical band name: label} for a cube's band labels (``B8`` -> ``B08``). A Sentinel-2 band with more than
+    one label (``B08`` twice, or ``B8`` beside ``B08``) raises ``ValueError`` naming it and its labels: which copy
+    to read would be a guess."""
+    found: dict[str, list] = {}
+    for label in labels:
+        found.setdefault(canonical_band(label), []).append(label)
+    for band, same in found.items():
+        if band in S2_BANDS and len(same) > 1:
+            raise ValueError(
+                f"band {band} is in the cube {len(same)} times, labelled {[str(b) for b in same]}: which copy to read "
+                "would be a guess; keep one (openEO: filter_bands or rename_labels; xarray: isel or assign_coords)"
+            )
+    return {band: same[0] for band, same in found.items()}
+
+
 def kind_for(kind: str, missing) -> str:
     """The model kind that runs when a cube lacks the bands ``missing`` of the ``kind`` model: the distilled model's
     sibling trained without exactly those bands (``KIND_WITHOUT``), else ``kind`` itself."""
@@ -846,20 +862,35 @@ def band_dim(cube: xr.DataArray) -> str:
     raise ValueError(f"cube has no bands dimension (dims {list(cube.dims)}); apply cotmask along 'bands'")
 
 
-def band_labels(labels) -> dict:
-    """{canonical band name: label} for a cube's band labels (``B8`` -> ``B08``). A Sentinel-2 band with more than
-    one label (``B08`` twice, or ``B8`` beside ``B08``) raises ``ValueError`` naming it and its labels: which copy
-    to read would be a guess."""
-    found: dict[str, list] = {}
-    for label in labels:
-        found.setdefault(canonical_band(label), []).append(label)
-    for band, same in found.items():
-        if band in S2_BANDS and len(same) > 1:
-            raise ValueError(
-                f"band {band} is in the cube {len(same)} times, labelled {[str(b) for b in same]}: which copy to read "
-                "would be a guess; keep one (openEO: filter_bands or rename_labels; xarray: isel or assign_coords)"
-            )
-    return {band: same[0] for band, same in found.items()}
+def resolve_model(
+    ctx: dict, labels: dict, get_model: Callable[[str, str, "str | None"], "Model"]
+) -> tuple["Model", float, float]:
+    """The model a cube with the canonical band ``labels`` gets under the parsed context ``ctx`` (level from B10,
+    the no-B09 sibling where B09 is all that is missing) and its thresholds (context, else the model's metadata);
+    ``ValueError`` naming missing bands or thresholds out of order. The one place UDF, package, ``check_arguments``
+    and the demo decide this."""
+    level = level_for(ctx["level"], labels)
+    model = get_model(level, ctx["model"], ctx["engine"])
+    missing = [b for b in model.bands if b not in labels]
+    kind = kind_for(ctx["model"], missing)  # e.g. no B09: the distilled model trained without it
+    if kind != ctx["model"]:
+        model = get_model(level, kind, ctx["engine"])
+        missing = [b for b in model.bands if b not in labels]
+    if missing and labels and not any(BAND_RE.match(str(b)) for b in labels.values()):
+        raise ValueError(
+            f"band labels {list(labels.values())[:13]} are not Sentinel-2 band names (e.g. rioxarray's "
+            "1..N): name them, e.g. cotmask.cloud_mask(cube, context, bands=[...]) or assign_coords"
+        )
+    if missing:
+        raise ValueError(
+            f"the input lacks bands {missing} needed by the cotmask {level} model ({model.kind}; has "
+            f"{sorted(labels)}); the {level} model needs {list(model.bands)}"
+        )
+    thin, opaque = threshold_pair(
+        ctx["thin_threshold"] if ctx["thin_threshold"] is not None else model.thresholds["thin"],
+        ctx["opaque_threshold"] if ctx["opaque_threshold"] is not None else model.thresholds["opaque"],
+    )
+    return model, thin, opaque
 
 
 def cube_outputs(
@@ -875,27 +906,7 @@ def cube_outputs(
     if not np.issubdtype(cube.dtype, np.number) or np.issubdtype(cube.dtype, np.bool_):
         raise TypeError(f"cube must be numeric, got dtype {cube.dtype}")
     labels = band_labels(cube.coords[bdim].values) if bdim in cube.coords else {}
-    level = level_for(ctx["level"], labels)
-    model = get_model(level, ctx["model"], ctx["engine"])
-    missing = [b for b in model.bands if b not in labels]
-    kind = kind_for(ctx["model"], missing)  # e.g. no B09: the distilled model trained without it
-    if kind != ctx["model"]:
-        model = get_model(level, kind, ctx["engine"])
-        missing = [b for b in model.bands if b not in labels]
-    if missing and not any(BAND_RE.match(str(b)) for b in labels.values()):
-        raise ValueError(
-            f"band labels {list(labels.values())[:13]} are not Sentinel-2 band names (e.g. rioxarray's "
-            "1..N): name them, e.g. cotmask.cloud_mask(cube, context, bands=[...]) or assign_coords"
-        )
-    if missing:
-        raise ValueError(
-            f"cube lacks bands {missing} needed by the {level} model (has {sorted(labels)}); "
-            f"the {level} model needs {list(model.bands)}"
-        )
-    thin, opaque = threshold_pair(
-        ctx["thin_threshold"] if ctx["thin_threshold"] is not None else model.thresholds["thin"],
-        ctx["opaque_threshold"] if ctx["opaque_threshold"] is not None else model.thresholds["opaque"],
-    )
+    model, thin, opaque = resolve_model(ctx, labels, get_model)
     values = np.asarray(cube.values)  # no copy for numpy-backed cubes
     order = list(cube.coords[bdim].values)
     band_idx = [order.index(labels[b]) for b in model.bands]

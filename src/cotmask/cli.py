@@ -40,10 +40,12 @@ def main(argv: list[str] | None = None) -> None:
     a = ap.parse_args(argv)
     try:
         _run(a)
-    except (ValueError, TypeError, OSError, KeyError) as e:
+    except (ValueError, TypeError, OSError, KeyError, ImportError) as e:
         if getattr(a, "debug", False):
             raise
         message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if isinstance(e, ImportError):
+            message += ": the demo needs the demo extra, pip install 'cotmask[demo]'"
         print(f"cotmask {a.cmd}: error: {message} (--debug shows the traceback)", file=sys.stderr)
         raise SystemExit(2) from None
 

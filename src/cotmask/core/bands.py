@@ -45,6 +45,22 @@ def level_for(level: str | None, bands) -> str:
     return str(level).upper() if level else ("L1C" if "B10" in {canonical_band(b) for b in bands} else "L2A")
 
 
+def band_labels(labels) -> dict:
+    """{canonical band name: label} for a cube's band labels (``B8`` -> ``B08``). A Sentinel-2 band with more than
+    one label (``B08`` twice, or ``B8`` beside ``B08``) raises ``ValueError`` naming it and its labels: which copy
+    to read would be a guess."""
+    found: dict[str, list] = {}
+    for label in labels:
+        found.setdefault(canonical_band(label), []).append(label)
+    for band, same in found.items():
+        if band in S2_BANDS and len(same) > 1:
+            raise ValueError(
+                f"band {band} is in the cube {len(same)} times, labelled {[str(b) for b in same]}: which copy to read "
+                "would be a guess; keep one (openEO: filter_bands or rename_labels; xarray: isel or assign_coords)"
+            )
+    return {band: same[0] for band, same in found.items()}
+
+
 def kind_for(kind: str, missing) -> str:
     """The model kind that runs when a cube lacks the bands ``missing`` of the ``kind`` model: the distilled model's
     sibling trained without exactly those bands (``KIND_WITHOUT``), else ``kind`` itself."""

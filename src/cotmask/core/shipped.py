@@ -70,10 +70,17 @@ def checksums_text(folder: Path) -> str:
     return "".join(f"{sha256(p.read_bytes())}  {p.name}\n" for p in sorted(Path(folder).glob("*.onnx")))
 
 
-def write_checksums(folder: Path | None = None) -> Path:
-    """Record the checksums of the ONNX files in ``folder`` (default: ``model_dir()``) in its ``SHA256SUMS``."""
+def write_checksums(folder: Path | None = None, names: list[str] | None = None) -> Path:
+    """Record the checksums of the ONNX files in ``folder`` (default: ``model_dir()``) in its ``SHA256SUMS``; with
+    ``names``, only of those files (the ones a command just wrote), the other entries kept as recorded, so a file
+    damaged since is not approved by a command that never touched it."""
     path = Path(folder or model_dir()) / CHECKSUMS
-    path.write_text(checksums_text(path.parent))
+    if names is None:
+        path.write_text(checksums_text(path.parent))
+        return path
+    sums = read_checksums(path.parent) or {}
+    sums.update({n: sha256((path.parent / n).read_bytes()) for n in names})
+    path.write_text("".join(f"{digest}  {name}\n" for name, digest in sorted(sums.items())))
     return path
 
 

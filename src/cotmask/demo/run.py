@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..core.bands import canonical_band, kind_for, level_for
-from ..core.context import parse_context, threshold_pair
-from ..core.cube import output_attrs
+from ..core.bands import band_labels
+from ..core.context import parse_context
+from ..core.cube import output_attrs, resolve_model
 from ..core.shipped import load_model
 from ..local.harness import run_graph_locally
 from ..samples.real import S2CLOUDLESS_CREDIT, s2cloudless_cube, to_dn, write_collection
@@ -52,26 +52,18 @@ def check_before_work(out_dir: Path, context: dict, dn: xr.DataArray | None = No
             f"output folder {out_dir} cannot be written ({e.strerror}): choose another with --output"
         ) from e
     ctx = parse_context(context)
-    th = load_model(ctx["level"] or "L1C", ctx["model"]).thresholds
-    threshold_pair(ctx["thin_threshold"] or th["thin"], ctx["opaque_threshold"] or th["opaque"])
-    if dn is None:
-        return
-    bands = [b for b in dn.bands.values.tolist() if b != "SCL"]
-    level = level_for(ctx["level"], bands)
-    model = load_model(level, ctx["model"])
-    missing = [b for b in model.bands if b not in {canonical_band(x) for x in bands}]
-    kind = kind_for(ctx["model"], missing)
-    missing = [b for b in load_model(level, kind).bands if b not in {canonical_band(x) for x in bands}]
-    if missing:
-        raise ValueError(f"the input lacks bands {missing} that the {level} model needs (it has {bands}): add them")
+    get = lambda level, kind, engine: load_model(level, kind)  # noqa: E731
+    l1c = band_labels(load_model("L1C").bands)
+    bands = l1c if dn is None else band_labels(b for b in dn.bands.values.tolist() if b != "SCL")
+    resolve_model(ctx, bands, get)  # missing bands, thresholds out of order: one line each
 
 
 def result_attrs(context: dict, bands: list[str]) -> dict:
-    """What a cotmask result records (model, version, level, thresholds, scale/offset) for ``context``."""
+    """What a cotmask result records (model, version, level, thresholds, scale/offset) for ``context``: the model the
+    UDF runs on these bands (``resolve_model``)."""
     ctx = parse_context(context)
-    model = load_model(level_for(ctx["level"], bands), ctx["model"])
-    th = model.thresholds
-    return output_attrs(model, ctx["thin_threshold"] or th["thin"], ctx["opaque_threshold"] or th["opaque"], ctx)
+    model, thin, opaque = resolve_model(ctx, band_labels(bands), lambda level, kind, engine: load_model(level, kind))
+    return output_attrs(model, thin, opaque, ctx)
 
 
 def scene_table(result: xr.DataArray, scl: xr.DataArray | None) -> pd.DataFrame:

@@ -13,6 +13,7 @@ import json
 
 import numpy as np
 
+from ..core.bands import LEVELS
 from ..core.shipped import compact_path, model_path, write_checksums
 
 
@@ -50,11 +51,11 @@ def to_fp16(onnx_bytes: bytes) -> bytes:
 
 def main() -> None:
     """Write the compact copy of each ensemble."""
-    for level in ("L1C", "L2A"):
+    for level in LEVELS:
         out = compact_path(level)
         out.write_bytes(to_fp16(model_path(level, "ensemble").read_bytes()))
         print(f"wrote {out} ({out.stat().st_size / 1024:.0f} KiB)")
-    print(f"recorded {write_checksums()}")
+    print(f"recorded {write_checksums(names=[compact_path(level).name for level in LEVELS])}")
 
 
 if __name__ == "__main__":

@@ -148,7 +148,7 @@ def reexport(blob: bytes) -> bytes:
     metadata's ``outputs`` follows the graph; weights, normalisation, codebook and recipe stay as they are)."""
     net, meta = mlp_from_onnx(blob)
     meta["outputs"] = outputs("ood" in meta)
-    return to_onnx_bytes(net, meta, distilled=meta["kind"] == "distilled")
+    return to_onnx_bytes(net, meta, distilled=meta["kind"] != "ensemble")
 
 
 def distil(
@@ -286,7 +286,7 @@ def build_models(
             path.write_bytes(blob)
             written.append(path)
             log(f"wrote {path} ({len(blob) / 1024:.0f} KiB)")
-    write_checksums(Path(out_dir))  # the folder's SHA256SUMS: what load_model verifies
+    write_checksums(Path(out_dir), [p.name for p in written])  # the folder's SHA256SUMS: what load_model verifies
     return written
 
 
@@ -321,5 +321,5 @@ def distil_models(
             path.write_bytes(blob)
             written.append(path)
             log(f"wrote {path} ({len(blob) / 1024:.0f} KiB)")
-    write_checksums(Path(model_dir))
+    write_checksums(Path(model_dir), [p.name for p in written])
     return written

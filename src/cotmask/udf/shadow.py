@@ -26,7 +26,7 @@ The method (Fmask's idea, with the whole search done by FFT correlation instead 
 import numpy as np
 import xarray as xr
 
-from ..core.bands import DN_SCALE, canonical_band, dn_to_reflectance  # udf_build: drop
+from ..core.bands import DN_SCALE, band_labels, dn_to_reflectance  # udf_build: drop
 
 SHADOW_BANDS = ("B03", "B08", "B11")
 #: openEO band names of the per-pixel angles on CDSE / Sentinel Hub Sentinel-2 collections (degrees).
@@ -104,6 +104,13 @@ def parse_shadow_context(context: dict | None) -> dict:
     for key, value in ctx.items():
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
             raise ValueError(f"shadow context {key} must be a number, got {value!r}")
+        if value is not None and not np.isfinite(value):
+            raise ValueError(f"shadow context {key} must be finite, got {value!r}")
+    for key in ("resolution", "work_resolution", "scale"):
+        if ctx[key] is not None and ctx[key] <= 0:
+            raise ValueError(f"shadow context {key} must be positive, got {ctx[key]!r}")
+    if not 0 <= ctx["min_match"] <= 1:
+        raise ValueError(f"shadow context min_match must be within [0, 1] (a share of pixels), got {ctx['min_match']}")
     if not 0 < ctx["darkness"] < 1:
         raise ValueError(
             f"darkness must be within (0, 1) (a fraction of the clear pixels' {REFERENCE_PERCENTILE:g}th "
@@ -436,7 +443,7 @@ def shadow_cube(cube: xr.DataArray, context: dict | None = None) -> xr.DataArray
     bdim = next((str(d) for d in cube.dims if str(d).lower() in ("bands", "band")), None)
     if bdim is None or "y" not in cube.dims or "x" not in cube.dims:
         raise ValueError(f"shadows need a cube with dims bands, y, x (got {list(cube.dims)})")
-    labels = {canonical_band(b): b for b in cube[bdim].values}
+    labels = band_labels(cube[bdim].values)  # a band under two labels is refused, as in the cloud-mask UDF
     missing = [b for b in (*SHADOW_BANDS, "cloud_class") if b not in labels]
     if missing:
         raise ValueError(

@@ -3,8 +3,9 @@
 import warnings
 from datetime import date
 
-from ..core.bands import DEFAULT_MODEL, S2_BANDS, kind_for, level_for
-from ..core.context import parse_context, threshold_pair
+from ..core.bands import S2_BANDS, band_labels
+from ..core.context import parse_context
+from ..core.cube import resolve_model
 from ..core.shipped import load_model
 from ..udf.build import GRAPH_MODELS
 from .common import CONTEXT_PARAMETERS, PERIODS, REDUCERS, WORLDCOVER_CLASSES
@@ -116,26 +117,21 @@ def validate_arguments(declared: list[str], arguments: dict) -> dict:
         raise ValueError(f"unknown arguments {unknown}; this process takes {sorted(declared)}")
     a = dict(arguments)
     _check_types(a)
-    parse_context({k: a[k] for k in CONTEXT_PARAMETERS if k in a})  # the UDF's own rules, before anything is sent
-    level = level_for(a.get("level"), a.get("bands", ()))  # no bands given: the graphs' default, the L2A bands
+    ctx = parse_context({k: a[k] for k in CONTEXT_PARAMETERS if k in a})  # the UDF's rules, before anything is sent
     if "bands" in a:
         bad = sorted(set(a["bands"]) - KNOWN_BANDS)
         if bad:
             raise ValueError(f"unknown band labels {bad}; Sentinel-2 collections have {sorted(KNOWN_BANDS)}")
-    kind = a.get("model", DEFAULT_MODEL)
-    if "bands" in a:
-        missing = [b for b in load_model(level, kind).bands if b not in a["bands"]]
-        if kind_for(kind, missing) != kind:
-            kind = kind_for(kind, missing)
-            warnings.warn(
-                f"bands lack {missing}: the cotmask {level} {kind} model runs (trained without them; its metrics: "
-                "models/README.md)",
-                UserWarning,
-                stacklevel=3,
-            )
-            missing = [b for b in load_model(level, kind).bands if b not in a["bands"]]
-        if missing:
-            raise ValueError(f"bands lack {missing}, needed by the cotmask {level} model ({kind})")
+    bands = a.get("bands", load_model("L2A").bands)  # no bands given: the graphs' default, the L2A model's
+    model, _, _ = resolve_model(ctx, band_labels(bands), lambda level, kind, engine: load_model(level, kind))
+    level, kind = model.level, model.kind
+    if kind != ctx["model"]:
+        warnings.warn(
+            f"bands lack {[b for b in load_model(level, ctx['model']).bands if b not in model.bands]}: the cotmask "
+            f"{level} {kind} model runs (trained without them; its metrics: models/README.md)",
+            UserWarning,
+            stacklevel=3,
+        )
     if (level, kind) not in GRAPH_MODELS:
         carried = [k for lv, k in GRAPH_MODELS if lv == level]
         raise ValueError(
@@ -147,8 +143,6 @@ def validate_arguments(declared: list[str], arguments: dict) -> dict:
         _check_temporal_extent(a["temporal_extent"])
     if a.get("spatial_extent") is not None:
         _check_spatial_extent(a["spatial_extent"])
-    th = load_model("L2A").thresholds
-    threshold_pair(a.get("thin_threshold", th["thin"]), a.get("opaque_threshold", th["opaque"]))
     for key, allowed in (("period", PERIODS), ("reducer", REDUCERS), ("min_class", (1, 2))):
         if key in a and a[key] not in allowed:
             raise ValueError(f"{key} {a[key]!r} is not supported; choose one of {list(allowed)}")
