@@ -19,9 +19,9 @@ from cotmask.samples.synthetic import synthetic_timeseries, synthetic_worldcover
 from cotmask.udp import (
     GRAPHS_DIR,
     PROCESSES,
-    PUBLISHED_JSON_URL,
     benchmark_scenario,
     call_graph,
+    published_json_url,
     published_udps,
     render,
 )
@@ -112,7 +112,7 @@ def test_graph_is_backend_safe_and_publishable(module) -> None:
     assert len(runs) == len(re.findall(r'"process_id"\s*:\s*"run_udf"', text)) > 0
     assert [(r.get("runtime"), r.get("version")) for r in runs] == [("Python", "3.11")] * len(runs)
     scenario = json.loads((GRAPHS_DIR / "benchmark_scenarios" / path.name).read_text())[0]
-    assert scenario["process_graph"]["cotmask"]["namespace"] == PUBLISHED_JSON_URL.format(process_id=module.PROCESS_ID)
+    assert scenario["process_graph"]["cotmask"]["namespace"] == published_json_url(module.PROCESS_ID)
 
 
 def _nodes(graph: dict):

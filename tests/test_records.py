@@ -9,7 +9,7 @@ import json
 import jsonschema
 import pytest
 
-from cotmask.udp import PROCESSES, PUBLISHED_JSON_URL, RECORDS_DIR, render_record
+from cotmask.udp import PROCESSES, RECORDS_DIR, published_json_url, render_record
 
 _LINK = {
     "type": "object",
@@ -131,7 +131,7 @@ def test_record_is_generated_and_valid(module) -> None:
     rec = json.loads(path.read_text())
     jsonschema.Draft202012Validator(RECORD_RULES, format_checker=jsonschema.FormatChecker()).validate(rec)
     app = next(link for link in rec["links"] if link["rel"] == "application")
-    assert app["href"] == PUBLISHED_JSON_URL.format(process_id=module.PROCESS_ID)
+    assert app["href"] == published_json_url(module.PROCESS_ID)
 
 
 def test_rules_reject_a_broken_record() -> None:

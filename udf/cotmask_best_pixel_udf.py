@@ -39,7 +39,9 @@ def apply_datacube(cube: xr.DataArray, context: dict) -> xr.DataArray:
 
 # ---- from src/cotmask/udf/best_pixel.py ----
 
-PERIODS = ("day", "week", "dekad", "month", "season", "year")
+#: ``week`` is not offered: the geotrellis backends' aggregate_temporal_period builds weeks with pandas' Sunday-anchored
+#: ``freq="W"``, ISO weeks start on Monday, and a best pixel chosen in one week would be collected in another.
+PERIODS = ("day", "dekad", "month", "season", "year")
 
 
 def period_start(times: np.ndarray, period: str) -> np.ndarray:
@@ -49,8 +51,6 @@ def period_start(times: np.ndarray, period: str) -> np.ndarray:
     month = t.astype("datetime64[M]")
     if period == "day":
         start = day
-    elif period == "week":  # ISO weeks start on Monday; 1970-01-01 was a Thursday
-        start = day - ((day.astype(np.int64) + 3) % 7).astype("timedelta64[D]")
     elif period == "dekad":
         dom = (day - month.astype("datetime64[D]")).astype(np.int64)
         start = month.astype("datetime64[D]") + (np.minimum(dom // 10, 2) * 10).astype("timedelta64[D]")
@@ -62,7 +62,8 @@ def period_start(times: np.ndarray, period: str) -> np.ndarray:
     elif period == "year":
         start = t.astype("datetime64[Y]")
     else:
-        raise ValueError(f"period {period!r} is not supported; choose one of {PERIODS}")
+        why = " (backends and ISO disagree on where a week starts)" if period == "week" else ""
+        raise ValueError(f"period {period!r} is not supported{why}; choose one of {PERIODS}")
     return start.astype("datetime64[ns]")
 
 

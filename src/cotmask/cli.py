@@ -36,7 +36,13 @@ def main(argv: list[str] | None = None) -> None:
         help="DN offset of the input (default 0; -1000 for non-harmonised baseline >= 04.00 products)",
     )
     demo.add_argument("--debug", action="store_true", help="on an error, the full traceback instead of one line")
-    sub.add_parser("build", help="regenerate udf/*.py, graphs/*.json and records/*.json from models/ and the package")
+    build = sub.add_parser(
+        "build", help="regenerate udf/*.py, graphs/*.json and records/*.json from models/ and the package"
+    )
+    build.add_argument(
+        "--base-url",
+        help="the URL where graphs/ is published (kept in graphs/BASE_URL; every namespace and record link uses it)",
+    )
     a = ap.parse_args(argv)
     try:
         _run(a)
@@ -65,6 +71,10 @@ def _run(a: argparse.Namespace) -> None:
     else:
         from .udf.build import main as build_udf
         from .udp import main as build_graphs
+        from .udp import set_base_url
+
+        if a.base_url:
+            set_base_url(a.base_url)
 
         build_udf()  # first: the graphs embed the UDF
         build_graphs()

@@ -27,9 +27,30 @@ PROCESSES: tuple[ModuleType, ...] = (
     cotmask_scene_screening,
 )
 GRAPHS_DIR = Path(__file__).resolve().parents[3] / "graphs"
-#: Where the published UDP JSON lives (the APEx catalogue and other users call a UDP by this URL as its
-#: ``namespace``). A placeholder until the repository is public: replace OWNER, then `cotmask build`.
-PUBLISHED_JSON_URL = "https://raw.githubusercontent.com/OWNER/cotmask/main/graphs/{process_id}.json"
+#: Where graphs/ is published (the APEx catalogue and other users call a UDP by its JSON's URL as ``namespace``): one
+#: setting, the first line of graphs/BASE_URL, written by ``cotmask build --base-url URL``. Until the graphs have a
+#: public home it holds ``UNPUBLISHED``, a reserved domain that never resolves (RFC 2606): no file names a fake owner.
+BASE_URL_FILE = GRAPHS_DIR / "BASE_URL"
+UNPUBLISHED = "https://unpublished.invalid/cotmask/graphs/"
+
+
+def base_url() -> str:
+    """The URL graphs/ is published at (ends with ``/``), from graphs/BASE_URL."""
+    return BASE_URL_FILE.read_text().splitlines()[0].strip() if BASE_URL_FILE.is_file() else UNPUBLISHED
+
+
+def set_base_url(url: str) -> None:
+    """Record where graphs/ is published (``cotmask build --base-url``); ``ValueError`` unless an http(s) URL."""
+    if not url.startswith(("https://", "http://")) or " " in url:
+        raise ValueError(f"--base-url must be the http(s) URL of the folder that holds the graphs' JSON, got {url!r}")
+    BASE_URL_FILE.write_text(url.rstrip("/") + "/\n")
+
+
+def published_json_url(process_id: str) -> str:
+    """The URL of a UDP's published JSON: ``base_url()`` + ``<process_id>.json``."""
+    return f"{base_url()}{process_id}.json"
+
+
 #: onnxruntime for the UDF on CDSE (its default UDF runtime lacks it; without it the numpy engine runs):
 #: the public archive the ESA APEx ONNX services use.
 DEFAULT_JOB_OPTIONS = {
@@ -152,7 +173,7 @@ SCENARIO_FOREST = {
 def benchmark_scenario(module: ModuleType) -> str:
     """APEx-style benchmark scenario JSON for one process (CDSE, the Swedish forest area, summer 2024),
     calling the UDP by the URL of its published JSON."""
-    namespace = PUBLISHED_JSON_URL.format(process_id=module.PROCESS_ID)
+    namespace = published_json_url(module.PROCESS_ID)
     names = {q.name for q in module.parameters()}
     args = {
         "spatial_extent": SCENARIO_EXTENT,
@@ -186,7 +207,7 @@ def render_record(module: ModuleType) -> str:
     """The JSON text written to records/<process_id>.json (APEx catalogue record)."""
     from .records import record
 
-    return json.dumps(record(module, PUBLISHED_JSON_URL.format(process_id=module.PROCESS_ID)), indent=1) + "\n"
+    return json.dumps(record(module, published_json_url(module.PROCESS_ID)), indent=1) + "\n"
 
 
 def main() -> None:
@@ -204,6 +225,9 @@ def main() -> None:
 __all__ = [
     "PROCESSES",
     "RECORDS_DIR",
+    "base_url",
+    "published_json_url",
+    "set_base_url",
     "call_graph",
     "render_record",
     "udf_graph",

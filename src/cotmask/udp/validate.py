@@ -86,6 +86,20 @@ def _check_temporal_extent(extent) -> None:
         raise ValueError(f"temporal_extent is empty or inverted: {list(extent)} (start must be before end)")
 
 
+def _check_dekad_start(period, extent) -> None:
+    """geotrellis builds dekads from month starts (``date_range(start - 10 days, end, freq="MS")``, reported in
+    cotmask issue 19): an extent starting after day 11 loses the rest of its first month. Refused, naming the fix."""
+    if period != "dekad" or not extent[0]:
+        return
+    start = date.fromisoformat(str(extent[0])[:10])
+    if start.day > 11:
+        first, next_month = start.replace(day=1), date(start.year + start.month // 12, start.month % 12 + 1, 1)
+        raise ValueError(
+            f"with period 'dekad' the backend loses the rest of the first month when temporal_extent starts after "
+            f"day 11 (got {start}): start on {first} (or a later month, {next_month})"
+        )
+
+
 def _check_spatial_extent(extent) -> None:
     """west/south/east/north numbers, not inverted; degrees unless a crs says otherwise."""
     keys = ("west", "south", "east", "north")
@@ -141,6 +155,7 @@ def validate_arguments(declared: list[str], arguments: dict) -> dict:
         )
     if a.get("temporal_extent") is not None:
         _check_temporal_extent(a["temporal_extent"])
+        _check_dekad_start(a.get("period"), a["temporal_extent"])
     if a.get("spatial_extent") is not None:
         _check_spatial_extent(a["spatial_extent"])
     for key, allowed in (("period", PERIODS), ("reducer", REDUCERS), ("min_class", (1, 2))):
