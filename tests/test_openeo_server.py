@@ -205,3 +205,41 @@ def test_client_examples_run_against_the_server(backend: str, tmp_path) -> None:
     r = _example("screen_stands.py", backend, str(tmp_path / "stands.gpkg"), "--sync")
     assert r.returncode == 0, r.stderr
     assert "cloudy_fraction" in r.stdout and "usable" in r.stdout
+
+
+def _stands(n: int) -> "gpd.GeoDataFrame":
+    """``n`` small stands (10 x 10 m) in a grid inside the scenario area, WGS84, coordinates at full precision."""
+    cells = [
+        box(
+            14.5 + (i % 100) * 0.0005,
+            59.9 + (i // 100) * 0.0003,
+            14.5001 + (i % 100) * 0.0005,
+            59.9001 + (i // 100) * 0.0003,
+        )
+        for i in range(n)
+    ]
+    return gpd.GeoDataFrame(geometry=cells, crs="EPSG:4326")
+
+
+def test_oversized_requests_are_refused_and_batches_run_on_the_server(connection, files_url: str) -> None:
+    """10 000 small stands make a request above the 2 MiB limit: check_arguments refuses it before sending, naming
+    the size and the fix; the batches the helper makes are each accepted by the server as batch jobs."""
+    from cotmask.client.batches import geometry_batches, run_in_batches
+    from cotmask.udp import check_arguments
+
+    stands = _stands(10_000)
+    with pytest.raises(ValueError, match=r"MiB, above the 2 MiB .* batches"):
+        check_arguments("cotmask_scene_screening", geometries=stands)
+    batches = geometry_batches(stands)
+    assert len(batches) >= 2 and sum(len(b) for b in batches) == len(stands)
+    namespace = f"{files_url}/graphs/cotmask_scene_screening.json"
+    jobs = run_in_batches(
+        connection,
+        "cotmask_scene_screening",
+        stands,
+        namespace,
+        "screening",
+        spatial_extent=EXTENT,
+        temporal_extent=["2024-06-01", "2024-07-01"],
+    )
+    assert len(jobs) == len(batches) and all(job.status() in ("queued", "running", "finished") for job in jobs)

@@ -51,6 +51,10 @@ CALLBACK_INPUTS = frozenset({"x", "y", "data"})
 #: A published UDP is one ZooKeeper node (1 MiB default) and the request body limit is 2 MiB: cotmask
 #: keeps every UDP JSON below half the node size.
 MAX_UDP_BYTES = 512 * 1024
+#: openeo-python-driver refuses a request body above 2 MiB (``config/config.py`` line 68, HTTP 413).
+MAX_REQUEST_BYTES = 2 * 1024 * 1024
+#: What a call needs besides its arguments (process id, namespace URL, save_result, JSON framing), with room to spare.
+REQUEST_OVERHEAD_BYTES = 16 * 1024
 
 
 def _parameter_reads(value) -> list[str]:

@@ -1,5 +1,6 @@
 """Check UDP arguments when the graph is built, so mistakes fail at once with a clear message."""
 
+import json
 import warnings
 from datetime import date
 
@@ -8,6 +9,7 @@ from ..core.context import parse_context
 from ..core.cube import resolve_model
 from ..core.shipped import load_model
 from ..udf.build import GRAPH_MODELS
+from .backend import MAX_REQUEST_BYTES, REQUEST_OVERHEAD_BYTES
 from .common import CONTEXT_PARAMETERS, PERIODS, REDUCERS, WORLDCOVER_CLASSES
 
 #: Band labels a Sentinel-2 collection may carry (spectral bands and L2A auxiliary layers).
@@ -124,6 +126,23 @@ def _check_spatial_extent(extent) -> None:
         )
 
 
+def request_bytes(arguments: dict) -> int:
+    """The size of a request calling a UDP with ``arguments`` (JSON as the client sends it, plus the call's own
+    ``REQUEST_OVERHEAD_BYTES``)."""
+    return len(json.dumps(arguments)) + REQUEST_OVERHEAD_BYTES  # json.dumps as the openeo client sends it
+
+
+def check_request_size(arguments: dict) -> None:
+    """``ValueError`` with the size and the fix when the request would exceed the backends' body limit."""
+    size = request_bytes(arguments)
+    if size > MAX_REQUEST_BYTES:
+        raise ValueError(
+            f"the request would be {size / 2**20:.1f} MiB, above the {MAX_REQUEST_BYTES / 2**20:.0f} MiB an openEO "
+            "backend accepts: simplify the polygons (GeoDataFrame.simplify) or send them in batches "
+            "(cotmask.client.batches.run_in_batches; client_examples/screen_stands.py --batches)"
+        )
+
+
 def validate_arguments(declared: list[str], arguments: dict) -> dict:
     """Validated (and normalised) arguments for a UDP with the parameter names ``declared``."""
     unknown = sorted(set(arguments) - set(declared))
@@ -176,4 +195,5 @@ def validate_arguments(declared: list[str], arguments: dict) -> dict:
             )
     if "geometries" in a:
         a["geometries"] = _geojson(a["geometries"])
+        check_request_size(a)
     return a
