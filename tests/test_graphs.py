@@ -295,6 +295,29 @@ def test_scene_screening_fractions_match_numpy(series: dict) -> None:
     assert list(table.columns[:2]) == ["polygon", "date"] and len(table) == 6
     assert table["usable"].tolist() == sorted(table["usable"].tolist(), reverse=True)
     np.testing.assert_array_equal(table["usable"], table["cloudy_fraction"] + table["shadow_fraction"] <= 0.3)
+    cheap = run(series, "cotmask_scene_screening", geometries=series["polygon"], resolution=0, shadows=False)
+    assert cheap.bands.values.tolist() == ["cloudy_fraction", "opaque_fraction", "valid_fraction"]
+    np.testing.assert_allclose(cheap.sel(bands="cloudy_fraction").values, out.sel(bands="cloudy_fraction").values)
+    no_shadow = screening_table(cheap, max_cloud_fraction=0.3)
+    np.testing.assert_array_equal(no_shadow["usable"], no_shadow["cloudy_fraction"] <= 0.3)
+
+
+def _overlaps(graph: dict) -> list[int]:
+    nodes = [n for n in _nodes(graph) if n["process_id"] == "apply_neighborhood"]
+    return sorted({o["value"] for n in nodes for o in n["arguments"]["overlap"]})
+
+
+@pytest.mark.parametrize("module", PROCESSES, ids=lambda m: m.PROCESS_ID)
+def test_shadow_overlap_is_the_reach_in_metres(module) -> None:
+    """The overlap each graph asks for is the shadows' reach in metres at the resolution it runs at: 10 m for the
+    graphs that load the native grid; scene screening at >= 60 m (its default) 86 px, not 512 (30.7 km a side)."""
+    from cotmask.udf.shadow import SHADOW_REACH_M
+
+    graph = json.loads((GRAPHS_DIR / f"{module.PROCESS_ID}.json").read_text())["process_graph"]
+    want = {10.0: 512} if module.PROCESS_ID != "cotmask_scene_screening" else {60.0: 86, 10.0: 512}
+    assert _overlaps(graph) == sorted(want.values())
+    for resolution, px in want.items():
+        assert SHADOW_REACH_M <= px * resolution < SHADOW_REACH_M + resolution
 
 
 @pytest.mark.parametrize(

@@ -57,6 +57,8 @@ def screening_table(
         df = _from_json(result)
     else:
         df = result.rename(columns={"feature_index": "polygon", "t": "date"}).copy()
+    if "shadow_fraction" not in df or df["shadow_fraction"].isna().all():
+        df["shadow_fraction"] = 0.0  # screened without shadows (shadows=false): none counted
     lost = df["cloudy_fraction"] + df["shadow_fraction"]
     df["usable"] = (lost <= max_cloud_fraction) & (df["valid_fraction"] >= min_valid_fraction)
     return df.sort_values(["usable", "cloudy_fraction", "date"], ascending=[False, True, True]).reset_index(drop=True)

@@ -88,6 +88,16 @@ SHADOW_HELP = {
 #: not exceed SIZE. A window is (SIZE + 2 OVERLAP)^2 / SIZE^2 = 2.25x its output pixels of numpy work (no model
 #: inference) and 3072^2 x 4 bands x 4 bytes = 151 MB of input per date.
 NEIGHBORHOOD_SIZE, NEIGHBORHOOD_OVERLAP = 2048, 512
+#: How far up-sun a window must see, in metres (the overlap at 10 m); ``overlap_px`` turns it into pixels.
+SHADOW_REACH_M = NEIGHBORHOOD_OVERLAP * 10.0
+
+
+def overlap_px(resolution_m: float) -> int:
+    """The apply_neighborhood overlap (px) that reaches ``SHADOW_REACH_M`` at ``resolution_m``: 512 at 10 m, 86 at
+    60 m (geotrellis takes overlaps in pixels only: "only 'px' is currently supported", geopysparkdatacube.py)."""
+    return min(NEIGHBORHOOD_SIZE, -(-int(SHADOW_REACH_M) // int(resolution_m)))
+
+
 #: Percentile of the clear pixels' NIR and SWIR that stands for sunlit ground (``darkness`` is a fraction of it).
 REFERENCE_PERCENTILE = 80.0
 #: Fewest cloud pixels (and clear pixels at their displacement) for a match to count.

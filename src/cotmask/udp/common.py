@@ -16,7 +16,7 @@ from openeo.rest.datacube import DataCube
 from ..core.bands import DEFAULT_MODEL, DN_SCALE, OUTPUT_BANDS
 from ..core.shipped import load_model
 from ..udf.build import GRAPH_MODELS, udf_text
-from ..udf.shadow import NEIGHBORHOOD_OVERLAP, NEIGHBORHOOD_SIZE, SHADOW_BANDS
+from ..udf.shadow import NEIGHBORHOOD_SIZE, SHADOW_BANDS, overlap_px
 
 UDF_FILE = "cotmask_udf_distilled.py"
 CLASSES_UDF_FILE = "cotmask_classes_udf.py"
@@ -188,15 +188,16 @@ def cot_bands(cube: DataCube, p: dict) -> DataCube:
     return apply_cotmask(cube, {k: p[k] for k in CONTEXT_PARAMETERS})
 
 
-def shadows(cube: DataCube, mask: DataCube, p: dict) -> DataCube:
+def shadows(cube: DataCube, mask: DataCube, p: dict, resolution_m: float = 10.0) -> DataCube:
     """One band ``shadow`` (1 shadow, 0 not, NaN nodata): the shadow UDF in ``apply_neighborhood`` on B03, B08,
-    B11 of ``cube`` and cotmask's ``cloud_class`` (``mask``); window and overlap from ``cotmask.udf.shadow``."""
+    B11 of ``cube`` and cotmask's ``cloud_class`` (``mask``); window from ``cotmask.udf.shadow``, overlap the shadow
+    reach in metres at the cube's ``resolution_m`` (``overlap_px``)."""
     inputs = cube.filter_bands(list(SHADOW_BANDS)).merge_cubes(mask.filter_bands(["cloud_class"]))
     # one date per call (geopyspark: apply_tiles; without a t size it hands the whole series to one call)
     window = [{"dimension": d, "value": NEIGHBORHOOD_SIZE, "unit": "px"} for d in ("x", "y")] + [
         {"dimension": "t", "value": "P1D"}
     ]
-    overlap = [{"dimension": d, "value": NEIGHBORHOOD_OVERLAP, "unit": "px"} for d in ("x", "y")]
+    overlap = [{"dimension": d, "value": overlap_px(resolution_m), "unit": "px"} for d in ("x", "y")]
     context = {"scale": p["scale"], "offset": p["offset"]}
     return inputs.apply_neighborhood(process=udf(SHADOW_UDF_FILE, context), size=window, overlap=overlap).rename_labels(
         "bands", target=["shadow"]

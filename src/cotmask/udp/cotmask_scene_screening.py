@@ -1,10 +1,11 @@
 """cotmask_scene_screening: per date and polygon, the cloudy fraction -- which scenes are worth downloading."""
 
 from openeo.api.process import Parameter
-from openeo.processes import clip, if_, is_nan, subtract
+from openeo.processes import clip, gte, if_, is_nan, subtract
 from openeo.rest.datacube import THIS, DataCube
 
-from .common import cot_bands, load, load_parameters, model_parameters, shadows
+from ..udf.shadow import SHADOW_REACH_M
+from .common import cot_bands, load, load_parameters, model_parameters, shadows, top_level_if
 
 PROCESS_ID = "cotmask_scene_screening"
 SUMMARY = "Cloudy fraction per acquisition date and polygon with cotmask (scene screening)"
@@ -25,6 +26,13 @@ def parameters() -> list[Parameter]:
         + [
             Parameter.geojson("geometries", description="Polygons (e.g. forest stands) to screen."),
             Parameter.number("resolution", default=60, description="Resolution (m) at which to screen; 0: native."),
+            Parameter.boolean(
+                "shadows",
+                default=True,
+                description="Also find cloud shadows (band shadow_fraction). Each window then loads "
+                f"{SHADOW_REACH_M / 1000:g} km of margin per side (the shadows' reach, up-sun); false: no margin, no "
+                "shadow_fraction, far cheaper for many small stands.",
+            ),
         ]
     )
 
@@ -45,10 +53,9 @@ def build(p: dict) -> DataCube:
     mask = cot_bands(cube, p)
     cls = mask.band("cloud_class")
     bands = [cls.apply(f).add_dimension(name="bands", label=name, type="bands") for name, f in INDICATORS.items()]
-    stats = (
-        bands[0]
-        .merge_cubes(bands[1])
-        .merge_cubes(bands[2])
-        .merge_cubes(shadows(cube, mask, p).rename_labels("bands", target=["shadow_fraction"]))
-    )
-    return stats.aggregate_spatial(geometries=p["geometries"], reducer="mean")
+    stats = bands[0].merge_cubes(bands[1]).merge_cubes(bands[2])
+    # the overlap is the shadows' reach in metres, in pixels of the screening grid (60 m unless asked otherwise)
+    coarse, fine = (shadows(cube, mask, p, r).rename_labels("bands", target=["shadow_fraction"]) for r in (60.0, 10.0))
+    shadow = top_level_if(gte(p["resolution"], 60), coarse, fine)
+    with_shadows = top_level_if(p["shadows"], stats.merge_cubes(shadow), stats)
+    return with_shadows.aggregate_spatial(geometries=p["geometries"], reducer="mean")
