@@ -4,7 +4,7 @@ python client_examples/publish_udps.py --dry-run   # list what would be publishe
 python client_examples/publish_udps.py             # save_user_defined_process for each UDP
 """
 
-from cotmask.client.examples import connect, example_parser
+from cotmask.client.examples import connect, example_parser, publish
 from cotmask.udp import published_udps
 
 
@@ -16,16 +16,7 @@ def main() -> None:
         names = [q["name"] for q in udp["parameters"]]
         print(f"{udp['id']}: {udp['summary']}\n  parameters: {', '.join(names)}")
         if conn is not None:
-            conn.save_user_defined_process(
-                udp["id"],
-                udp["process_graph"],
-                parameters=udp["parameters"],
-                summary=udp["summary"],
-                description=udp["description"],
-                returns=udp["returns"],
-                categories=udp["categories"],
-                public=True,
-            )
+            publish(conn, udp)
             print(f"  published as {udp['id']} (namespace 'user')")
     if conn is not None:
         print(

@@ -24,6 +24,7 @@ import pytest
 from conftest import ROOT
 from shapely.geometry import box
 
+from cotmask.client.examples import publish
 from cotmask.core.bands import L2A_BANDS, S2_BANDS
 from cotmask.udp import PROCESSES, call_graph, published_udps
 
@@ -114,15 +115,7 @@ def connection(backend: str):
     """A logged-in connection with every cotmask UDP published."""
     conn = openeo.connect(backend, auto_validate=False).authenticate_basic(USER, PASSWORD)
     for udp in published_udps():
-        conn.save_user_defined_process(
-            udp["id"],
-            udp["process_graph"],
-            parameters=udp["parameters"],
-            summary=udp["summary"],
-            description=udp["description"],
-            returns=udp["returns"],
-            categories=udp["categories"],
-        )
+        publish(conn, udp, public=False)
     return conn
 
 

@@ -44,6 +44,20 @@ def connect(backend: str, basic_auth: str | None = None):
     return conn.authenticate_oidc()
 
 
+def publish(connection, udp: dict, public: bool = True) -> None:
+    """Store one UDP (a ``cotmask.udp.published_udps()`` item) under the user's account, with all its metadata."""
+    connection.save_user_defined_process(
+        udp["id"],
+        udp["process_graph"],
+        parameters=udp["parameters"],
+        summary=udp["summary"],
+        description=udp["description"],
+        returns=udp["returns"],
+        categories=udp["categories"],
+        public=public,
+    )
+
+
 def udp_cube(process_id: str, namespace: str, connection=None, **arguments) -> DataCube:
     """A cube calling a cotmask UDP with validated arguments; offline when ``connection`` is None."""
     args = check_arguments(process_id, **arguments)
