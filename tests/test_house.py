@@ -144,3 +144,14 @@ def test_readme_figures_are_the_results_files() -> None:
     expect = [shares[c, m_] for c in ("clear", "bright_surface") for m_ in ("cotmask L1C distilled", s2c)]
     for got, share in zip(m.groups(), expect):
         assert float(got) == round(100 * share, 1), (got, share)
+
+
+def test_readme_cost_line_is_the_cost_file() -> None:
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    row = next(r for r in json.loads((ROOT / "benchmarks" / "cost.json").read_text())["rows"] if r["grid_m"] == 10)
+    m = re.search(r"at 10 m ([\d.]+) CPU-s for the model with onnxruntime \(([\d.]+) with the numpy engine\)", readme)
+    assert (float(m.group(1)), float(m.group(2))) == (
+        round(row["model_cpu_s_onnxruntime"], 4),
+        round(row["model_cpu_s_numpy"], 4),
+    )
+    assert f"{row['shadow_margin_km_per_side']:.2f} km of margin per side" in readme
