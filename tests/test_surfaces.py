@@ -142,3 +142,15 @@ def test_distillation_learns_real_clear_rows(held_out: dict) -> None:
     real = np.tile(fields, (1500 // len(fields) + 1, 1))  # a share of the set as in the shipped models (~12 %)
     without, with_real = (distil(teacher, x, cfg, lambda s: None, real_clear=r)[0] for r in (None, real))
     assert with_real.predict(fields)[0].mean() < 0.7 * without.predict(fields)[0].mean()
+
+
+def test_the_graphs_udf_runs_the_no_b09_model_on_a_cube_without_b09(held_out: dict) -> None:
+    """The UDF the process graphs embed (cotmask_udf_distilled.py) carries the no-B09 models and picks them."""
+    from cotmask.local.harness import run_udf_locally
+
+    boa = held_out["boa"][:400].reshape(20, 20, 12)
+    cube = xr.DataArray(np.moveaxis(boa, -1, 0), dims=("bands", "y", "x"), coords={"bands": list(L2A_BANDS)})
+    out = run_udf_locally(cube.drop_sel(bands="B09"), {"scale": 1.0}, udf="cotmask_udf_distilled.py")
+    direct = cotmask.cloud_mask(cube.drop_sel(bands="B09"), {"scale": 1.0})
+    assert direct.attrs["cotmask_model"] == "distilled_nob09"
+    np.testing.assert_allclose(out.sel(bands="cot").values, direct.sel(bands="cot").values, atol=1e-5)
