@@ -731,12 +731,15 @@ class Model:
         what: str = "reflectance",
         check: bool = True,
         with_ood: bool = False,
+        serial: bool = False,
     ) -> tuple[np.ndarray, ...]:
         """COT mean and spread (and with ``with_ood`` the ``ood`` score) for reflectance rows ``x`` (N, n_bands);
         rows with NaN give NaN.
 
         ``check``: the bulk plausibility rules of ``check_bulk`` on all of ``x`` at once (counted
-        chunk by chunk: no full-size copy), so the verdict cannot depend on ``chunk_size`` (None: the model's)."""
+        chunk by chunk: no full-size copy), so the verdict cannot depend on ``chunk_size`` (None: the model's).
+        ``serial``: the chunks one after the other on this thread (a caller that already runs on a worker thread:
+        no pool inside a pool, and no more chunks in flight than the chunk size was chosen for)."""
         n = len(x)
         chunk_size = chunk_size or self.chunk_size
         starts = range(0, n, chunk_size)
@@ -756,7 +759,11 @@ class Model:
                     else:
                         out[s : s + len(block)][ok] = values
 
-        self.map(chunk, starts)
+        if serial:
+            for s in starts:
+                chunk(s)
+        else:
+            self.map(chunk, starts)
         return tuple(outs)
 
     def map(self, fn: Callable, items: Sequence) -> list:
@@ -938,7 +945,8 @@ def cube_outputs(
                 dark = np.nanmin(refl[:, tell], axis=0)
         # a slice of less than two chunks runs as one call (at most twice a chunk's intermediates per worker): a
         # tile row as one call is faster than split into a chunk and a remainder (benchmarks/results.md)
-        cot, std, ood = model.run(refl, len(refl) if len(refl) < 2 * chunk else chunk, check=False, with_ood=True)
+        size = len(refl) if len(refl) < 2 * chunk else chunk
+        cot, std, ood = model.run(refl, size, check=False, with_ood=True, serial=True)  # already on a worker thread
         cls = classify(cot, thin, opaque, *rule_masks(refl, model.bands, cot, ctx["snow_test"], ctx["cirrus_floor"]))
         out[sl] = np.stack([cot, std, cls, ood], axis=-1).reshape(out[sl].shape)
         return bulk_counts(refl), dark, int(np.isfinite(cls).sum()), int((cls == 2).sum())

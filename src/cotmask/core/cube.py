@@ -162,7 +162,8 @@ def cube_outputs(
                 dark = np.nanmin(refl[:, tell], axis=0)
         # a slice of less than two chunks runs as one call (at most twice a chunk's intermediates per worker): a
         # tile row as one call is faster than split into a chunk and a remainder (benchmarks/results.md)
-        cot, std, ood = model.run(refl, len(refl) if len(refl) < 2 * chunk else chunk, check=False, with_ood=True)
+        size = len(refl) if len(refl) < 2 * chunk else chunk
+        cot, std, ood = model.run(refl, size, check=False, with_ood=True, serial=True)  # already on a worker thread
         cls = classify(cot, thin, opaque, *rule_masks(refl, model.bands, cot, ctx["snow_test"], ctx["cirrus_floor"]))
         out[sl] = np.stack([cot, std, cls, ood], axis=-1).reshape(out[sl].shape)
         return bulk_counts(refl), dark, int(np.isfinite(cls).sum()), int((cls == 2).sum())

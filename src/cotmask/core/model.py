@@ -134,12 +134,15 @@ class Model:
         what: str = "reflectance",
         check: bool = True,
         with_ood: bool = False,
+        serial: bool = False,
     ) -> tuple[np.ndarray, ...]:
         """COT mean and spread (and with ``with_ood`` the ``ood`` score) for reflectance rows ``x`` (N, n_bands);
         rows with NaN give NaN.
 
         ``check``: the bulk plausibility rules of ``check_bulk`` on all of ``x`` at once (counted
-        chunk by chunk: no full-size copy), so the verdict cannot depend on ``chunk_size`` (None: the model's)."""
+        chunk by chunk: no full-size copy), so the verdict cannot depend on ``chunk_size`` (None: the model's).
+        ``serial``: the chunks one after the other on this thread (a caller that already runs on a worker thread:
+        no pool inside a pool, and no more chunks in flight than the chunk size was chosen for)."""
         n = len(x)
         chunk_size = chunk_size or self.chunk_size
         starts = range(0, n, chunk_size)
@@ -159,7 +162,11 @@ class Model:
                     else:
                         out[s : s + len(block)][ok] = values
 
-        self.map(chunk, starts)
+        if serial:
+            for s in starts:
+                chunk(s)
+        else:
+            self.map(chunk, starts)
         return tuple(outs)
 
     def map(self, fn: Callable, items: Sequence) -> list:
