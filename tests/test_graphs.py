@@ -65,6 +65,9 @@ def series(tmp_path_factory) -> dict:
 
 
 def run(series: dict, process_id: str, **arguments) -> xr.DataArray:
+    arguments.setdefault(
+        "smooth", 0
+    )  # pixel by pixel: the tests compare with pixel-wise classes (consolidation: below)
     if process_id == "cotmask_forest_composite":
         arguments.setdefault("worldcover_collection", series["worldcover"])
     if process_id in ("cotmask_forest_composite", "cotmask_mask_timeseries"):
@@ -303,7 +306,11 @@ def test_scene_screening_fractions_match_numpy(series: dict) -> None:
 
 
 def _overlaps(graph: dict) -> list[int]:
-    nodes = [n for n in _nodes(graph) if n["process_id"] == "apply_neighborhood"]
+    nodes = [
+        n
+        for n in _nodes(graph)
+        if n["process_id"] == "apply_neighborhood" and "cloud shadows" in json.dumps(n["arguments"]["process"])
+    ]
     return sorted({o["value"] for n in nodes for o in n["arguments"]["overlap"]})
 
 
@@ -477,3 +484,17 @@ def test_cloud_mask_graph_on_real_backgrounds_with_injected_clouds(shared_data, 
     by_level = {lv: r.sel(bands="cot").transpose("t", "y", "x").values for lv, r in ref.items()}
     np.testing.assert_allclose(cot, by_level["L1C"], atol=1e-5, equal_nan=True)
     assert np.nanmax(np.abs(cot - by_level["L2A"])) > 0.1  # the two levels tell apart on these scenes
+
+
+def test_cloud_mask_graph_consolidates_as_the_udf_module_does(series: dict) -> None:
+    """smooth=4 through the graph (apply_neighborhood windows, the harness's tiling) equals ``consolidate`` on the
+    pixel-wise graph's own cot and classes."""
+    from cotmask.udf.consolidate import consolidate
+
+    pixelwise = run(series, "cotmask_cloud_mask", shadows=False, smooth=0).transpose("t", "bands", "y", "x")
+    smoothed = run(series, "cotmask_cloud_mask", shadows=False, smooth=4).transpose("t", "bands", "y", "x")
+    for i in range(pixelwise.sizes["t"]):
+        cot, cls = (pixelwise.isel(t=i).sel(bands=b).values for b in ("cot", "cloud_class"))
+        want = consolidate(cot, cls, 0.75, 1.25, 4)
+        np.testing.assert_array_equal(smoothed.isel(t=i).sel(bands="cloud_class").values, want)
+    assert (smoothed.sel(bands="cloud_class").values != pixelwise.sel(bands="cloud_class").values).any()

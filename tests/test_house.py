@@ -71,7 +71,7 @@ def test_generated_udf_reads_top_down(name: str) -> None:
     assert entry < 80, f"apply_datacube at line {entry + 1}"
     header = text[: text.index('"""', 3)]
     keys = {"cotmask_shadow_udf.py": SHADOW_DEFAULTS}.get(name, CONTEXT_DEFAULTS)
-    if name in ("cotmask_best_pixel_udf.py", "cotmask_classes_udf.py"):
+    if name in ("cotmask_best_pixel_udf.py", "cotmask_classes_udf.py", "cotmask_consolidate_udf.py"):
         keys = __import__(f"cotmask.udf.{name[:-3]}", fromlist=["CONTEXT"]).CONTEXT
     assert all(re.search(rf"^  {k}\s", header, re.M) for k in keys), header
     if not UDF_FILES[name].models:  # no model: no engine, no model class, no onnxruntime

@@ -131,6 +131,16 @@ UDF_FILES: dict[str, UdfFile] = {
         "udf/cotmask_classes_udf.py",
         _entry_context("cotmask_classes_udf"),
     ),
+    "cotmask_consolidate_udf.py": UdfFile(
+        "spatial consolidation of cotmask's classes (COT averaged over a disc before the thresholds).",
+        'cube.apply_neighborhood(process=openeo.UDF.from_file("{name}", context={{"radius": 4}}), size=..., '
+        "overlap=...): overlap cotmask.udf.consolidate.MAX_RADIUS px",
+        "the cotmask bands (cot and cloud_class at least)",
+        "the same bands, cloud_class consolidated",
+        ("udf/consolidate.py",),
+        "udf/cotmask_consolidate_udf.py",
+        _entry_context("cotmask_consolidate_udf"),
+    ),
     "cotmask_shadow_udf.py": UdfFile(
         "cloud shadows from cotmask's cloud classes and the sun geometry.",
         'cube.apply_neighborhood(process=openeo.UDF.from_file("{name}", context={{...}}), size=..., overlap=...): '

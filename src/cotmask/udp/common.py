@@ -11,16 +11,22 @@ geotrellis backends do not resolve it there and silently use the callback's inpu
 import openeo
 from openeo.api.process import Parameter
 from openeo.internal.graph_building import PGNode
+from openeo.processes import eq
 from openeo.rest.datacube import DataCube
 
 from ..core.bands import DEFAULT_MODEL, DN_SCALE, OUTPUT_BANDS
 from ..core.shipped import load_model
 from ..udf.build import GRAPH_MODELS, udf_text
+from ..udf.consolidate import MAX_RADIUS
 from ..udf.shadow import NEIGHBORHOOD_SIZE, SHADOW_BANDS, overlap_px
 
 UDF_FILE = "cotmask_udf_distilled.py"
 CLASSES_UDF_FILE = "cotmask_classes_udf.py"
 SHADOW_UDF_FILE = "cotmask_shadow_udf.py"
+CONSOLIDATE_UDF_FILE = "cotmask_consolidate_udf.py"
+#: The consolidation's disc radius (px) by default, chosen on the real labels (evaluation/consolidation_experiment.md),
+#: and its apply_neighborhood window (the overlap is the largest radius allowed).
+SMOOTH_RADIUS, CONSOLIDATE_WINDOW = 4, 1024
 #: run_udf's runtime: the UDF code needs Python >= 3.10 (``X | Y`` annotations).
 UDF_RUNTIME = {"runtime": "Python", "version": "3.11"}
 PERIODS = ("dekad", "month", "season")
@@ -95,6 +101,15 @@ def model_parameters() -> list[Parameter]:
             description="cotmask model: the distilled network (L1C and L2A; one network of an ensemble "
             f"member's size trained on the {members}-member ensemble; its speed and flags: the model card), the only "
             "one a UDP can carry. For the ensemble apply udf/cotmask_udf.py with apply_dimension.",
+        ),
+        Parameter(
+            "smooth",
+            schema={"type": "integer", "minimum": 0, "maximum": MAX_RADIUS},
+            default=SMOOTH_RADIUS,
+            description="Spatial consolidation: COT averaged over a disc of this radius (px) before the thresholds, as "
+            "s2cloudless averages its probabilities (the physics rules still decide pixel by pixel). "
+            f"{SMOOTH_RADIUS} px kept the real haze found and cut the false flags on clear and bright ground by about "
+            "a sixth (evaluation/consolidation_experiment.md); 0: pixel by pixel.",
         ),
     ]
 
@@ -184,8 +199,16 @@ CONTEXT_PARAMETERS = ("level", "scale", "offset", "thin_threshold", "opaque_thre
 
 
 def cot_bands(cube: DataCube, p: dict) -> DataCube:
-    """The cotmask UDF on ``cube`` with the UDP's model parameters as its context."""
-    return apply_cotmask(cube, {k: p[k] for k in CONTEXT_PARAMETERS})
+    """The cotmask UDF on ``cube`` with the UDP's model parameters as its context, its classes consolidated over a
+    disc of ``smooth`` px (a top-level ``if``: none when 0)."""
+    mask = apply_cotmask(cube, {k: p[k] for k in CONTEXT_PARAMETERS})
+    context = {"radius": p["smooth"], "thin_threshold": p["thin_threshold"], "opaque_threshold": p["opaque_threshold"]}
+    window = [{"dimension": d, "value": CONSOLIDATE_WINDOW, "unit": "px"} for d in ("x", "y")] + [
+        {"dimension": "t", "value": "P1D"}
+    ]
+    overlap = [{"dimension": d, "value": MAX_RADIUS, "unit": "px"} for d in ("x", "y")]
+    smoothed = mask.apply_neighborhood(process=udf(CONSOLIDATE_UDF_FILE, context), size=window, overlap=overlap)
+    return top_level_if(eq(p["smooth"], 0), mask, smoothed.rename_labels("bands", target=list(OUTPUT_BANDS)))
 
 
 def shadows(cube: DataCube, mask: DataCube, p: dict, resolution_m: float = 10.0) -> DataCube:
@@ -221,7 +244,7 @@ def class_hit(cube: DataCube, classes, invert: bool = False, label: str = "hit")
 def cloudy_mask(cube: DataCube, p: dict) -> DataCube:
     """Boolean cube (t, y, x): cotmask class >= min_class, or cloud shadow where ``shadows`` is true, dilated
     by ``buffer`` pixels, OR SCL in scl_classes."""
-    from openeo.processes import add, array_create, eq, multiply
+    from openeo.processes import add, array_create, multiply
 
     mask = cot_bands(cube, p)
     cls = mask.band("cloud_class")

@@ -9,6 +9,7 @@ from ..core.context import parse_context
 from ..core.cube import resolve_model
 from ..core.shipped import load_model
 from ..udf.build import GRAPH_MODELS
+from ..udf.consolidate import MAX_RADIUS
 from .backend import MAX_REQUEST_BYTES, REQUEST_OVERHEAD_BYTES
 from .common import CONTEXT_PARAMETERS, PERIODS, REDUCERS, WORLDCOVER_CLASSES
 
@@ -54,7 +55,7 @@ def _geojson(geometries) -> dict:
 #: Arguments that must be numbers (not strings or booleans), and those that must be whole numbers; the UDF
 #: context's (scale, offset, thresholds, level, model) are checked by ``core.parse_context``, as in the UDF.
 NUMBERS = ("resolution",)
-INTEGERS = ("min_class", "buffer")
+INTEGERS = ("min_class", "buffer", "smooth")
 STRINGS = ("collection_id", "scl_collection", "worldcover_collection", "period", "reducer", "model")
 
 
@@ -182,6 +183,8 @@ def validate_arguments(declared: list[str], arguments: dict) -> dict:
             raise ValueError(f"{key} {a[key]!r} is not supported; choose one of {list(allowed)}")
     if "shadows" in a and not isinstance(a["shadows"], bool):
         raise ValueError(f"shadows must be true or false, got {a['shadows']!r}")
+    if "smooth" in a and not (isinstance(a["smooth"], int) and 0 <= a["smooth"] <= MAX_RADIUS):
+        raise ValueError(f"smooth must be an integer radius in px within [0, {MAX_RADIUS}], got {a['smooth']!r}")
     if "buffer" in a and not (isinstance(a["buffer"], int) and 0 <= a["buffer"] <= 50):
         raise ValueError(f"buffer must be an integer number of pixels in [0, 50], got {a['buffer']!r}")
     if "scl_classes" in a and not all(isinstance(c, int) and 0 <= c <= 11 for c in a["scl_classes"]):

@@ -1,0 +1,62 @@
+"""Spatial consolidation (issue 21, part 1): COT averaged over a disc before the thresholds, rules kept, no seams."""
+
+import numpy as np
+import pytest
+
+from cotmask.udf.consolidate import MAX_RADIUS, consolidate, disc_mean
+from cotmask.udp import check_arguments
+
+
+def _field(seed: int = 0, shape: tuple[int, int] = (150, 130)) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    cot = np.abs(rng.normal(0.6, 0.5, shape)).astype(np.float32)
+    cot[40:60, 30:90] += 2.0  # a cloud
+    cot[rng.random(shape) < 0.01] = np.nan  # nodata
+    cls = (cot >= 0.75).astype(np.float32) + (cot >= 1.25)
+    cls[np.isnan(cot)] = np.nan
+    return cot, cls
+
+
+def test_no_seams_whatever_the_windows() -> None:
+    """Windows of any size with MAX_RADIUS px of overlap give the whole-array result (what apply_neighborhood does
+    on a backend, whatever its tiling)."""
+    cot, cls = _field()
+    whole = consolidate(cot, cls, 0.75, 1.25, 4)
+    for size in (32, 50):
+        tiled = np.full_like(whole, -1)
+        r = MAX_RADIUS
+        for y0 in range(0, cot.shape[0], size):
+            for x0 in range(0, cot.shape[1], size):
+                ys, xs = slice(max(0, y0 - r), y0 + size + r), slice(max(0, x0 - r), x0 + size + r)
+                part = consolidate(cot[ys, xs], cls[ys, xs], 0.75, 1.25, 4)
+                dy, dx = y0 - ys.start, x0 - xs.start
+                tiled[y0 : y0 + size, x0 : x0 + size] = part[dy : dy + size, dx : dx + size]
+        np.testing.assert_array_equal(tiled, whole)
+
+
+def test_disc_mean_and_classes() -> None:
+    cot, cls = _field(1)
+    smooth = disc_mean(cot, 2)
+    y, x = 70, 70
+    yy, xx = np.mgrid[-2:3, -2:3]
+    window = cot[y - 2 : y + 3, x - 2 : x + 3][(yy**2 + xx**2) <= 4]
+    assert smooth[y, x] == pytest.approx(np.nanmean(window), rel=1e-5)
+    out = consolidate(cot, cls, 0.75, 1.25, 2)
+    ok = np.isfinite(out)
+    np.testing.assert_array_equal(out[ok], np.digitize(smooth[ok], [0.75, 1.25]))
+    assert np.array_equal(np.isnan(out), np.isnan(cot))
+    assert (consolidate(cot, cls, 0.75, 1.25, 0)[ok] == cls[ok]).all()  # radius 0: pixel by pixel
+
+
+def test_the_rules_still_decide_pixel_by_pixel() -> None:
+    cot, cls = _field(2)
+    cls[45, 50] = 0  # snow: clear although COT >= thin
+    cot[100, 100], cls[100, 100] = 0.1, 1  # cirrus floor: thin although COT < thin
+    out = consolidate(cot, cls, 0.75, 1.25, 4)
+    assert out[45, 50] == 0 and out[100, 100] >= 1
+
+
+def test_smooth_is_checked() -> None:
+    with pytest.raises(ValueError, match="smooth must be an integer radius"):
+        check_arguments("cotmask_cloud_mask", smooth=MAX_RADIUS + 1)
+    assert check_arguments("cotmask_cloud_mask", smooth=0)["smooth"] == 0
