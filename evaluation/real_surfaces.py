@@ -733,7 +733,6 @@ def main_table(result: dict) -> pd.DataFrame:
 def report(
     result: dict,
     registration_rows: list[dict],
-    seconds: float,
     sensitivity: list[dict] | None = None,
     prov: dict | None = None,
 ) -> str:
@@ -1125,7 +1124,7 @@ def main() -> None:
     (a.out / "figures").mkdir(parents=True, exist_ok=True)
     figure(a.data, result, a.out / "figures" / "real_surfaces.png")
     seconds = time.perf_counter() - t0
-    (a.out / "real_surfaces.md").write_text(report(result, reg, seconds, sens, prov))
+    (a.out / "real_surfaces.md").write_text(report(result, reg, sens, prov))
     (a.out / "real_surfaces.json").write_text(
         json.dumps(
             {

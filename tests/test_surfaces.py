@@ -9,7 +9,7 @@ import xarray as xr
 
 import cotmask
 from cotmask.core.bands import L2A_BANDS, S2_BANDS
-from cotmask.core.rules import SNOW_TEST, snow_pixels
+from cotmask.core.rules import SNOW_TEST, rule_masks
 from cotmask.training.pipeline import level_inputs
 from cotmask.training.synth import SURFACES, generate
 from cotmask.udp import check_arguments
@@ -53,7 +53,7 @@ def test_snow_test_on_the_generator(held_out: dict) -> None:
         off = cotmask.predict(x, level, snow_test=False)["cloud_class"] >= 1
         assert on[clear_snow].mean() <= 0.6 * off[clear_snow].mean(), (level, on[clear_snow].mean())
         water = ~held_out["ice"] & (held_out["cot"] >= 5) & ~snow
-        assert snow_pixels(x, cotmask.load_model(level).bands)[water].mean() < 0.01, level
+        assert rule_masks(x, cotmask.load_model(level).bands, None, True, None)[0][water].mean() < 0.01, level
 
 
 def test_cirrus_band_keeps_high_cloud_over_snow() -> None:
@@ -61,7 +61,7 @@ def test_cirrus_band_keeps_high_cloud_over_snow() -> None:
     row = np.full((2, len(bands)), 0.05, np.float32)
     row[:, bands.index("B03")], row[:, bands.index("B08")], row[:, bands.index("B11")] = 0.8, 0.7, 0.05
     row[:, bands.index("B10")] = SNOW_TEST["cirrus"] - 0.004, SNOW_TEST["cirrus"] + 0.002
-    assert snow_pixels(row, bands).tolist() == [True, False]
+    assert rule_masks(row, bands, None, True, None)[0].tolist() == [True, False]
 
 
 def test_cube_without_b09_gets_the_no_b09_model(held_out: dict) -> None:

@@ -62,13 +62,7 @@ def measure() -> dict:
                 "thin_recall": float(np.mean(c[(cot >= 0.75) & (cot < 1.25)] >= 1)),
                 "cot0_false_cloud": float(np.mean(c[cot == 0] >= 1)),
             }
-    toa = cube.sel(bands=list(real_surfaces.S2CLOUDLESS_BANDS)).transpose("y", "x", "bands").values * DN_SCALE
-    from s2cloudless import S2PixelCloudDetector
-
-    prob = S2PixelCloudDetector(threshold=0.4, all_bands=False).get_cloud_probability_maps(
-        np.nan_to_num(toa.astype(np.float32))[None]
-    )[0]
-    out["s2cloudless_cloudy"] = (prob > 0.4).tolist()
+    out["s2cloudless_cloudy"] = real_surfaces.s2cloudless_model(consolidate=False)(cube, "L1C").tolist()
     out["rgb"] = np.stack([cube.sel(bands=b).values * DN_SCALE for b in ("B04", "B03", "B02")], -1).tolist()
     return out
 

@@ -60,15 +60,3 @@ def rule_masks(
         if floor is not None and b10 is not None:
             cloud = (b10 >= floor) & ~spectrum
     return clear, cloud
-
-
-def snow_pixels(refl: np.ndarray, bands, cot: np.ndarray | None = None) -> np.ndarray:
-    """Boolean (N,): rows of reflectance ``refl`` (N, len(bands)) that pass the snow test (NaN rows: False); with the
-    network's ``cot``, only those it gives less than ``SNOW_TEST["max_cot"]``."""
-    return rule_masks(refl, bands, cot, True, None)[0]
-
-
-def cirrus_pixels(refl: np.ndarray, bands, floor: float | None = CIRRUS_FLOOR) -> np.ndarray | None:
-    """Boolean (N,): rows whose B10 is at or above ``floor`` and whose spectrum is not snow's; None where the bands
-    have no B10 or ``floor`` is None."""
-    return rule_masks(refl, bands, None, False, floor)[1]
