@@ -53,13 +53,14 @@ def measure() -> dict:
     cls = cotmask.cloud_mask(cube, {"offset": 0}).sel(bands="cloud_class").values
     out["cloudy_classes"] = cls.tolist()
     d = generate(20000, seed=7)
+    thin, opaque = (cotmask.load_model("L1C").thresholds[k] for k in ("thin", "opaque"))
     cot = d["cot"]
     for level in ("L1C", "L2A"):
         for kind in KINDS:
             c = cotmask.predict(level_inputs(d, level, kind), level, kind)["cloud_class"]
             out[f"synthetic|{level} {kind}"] = {
-                "cloud_recall": float(np.mean(c[cot >= 0.75] >= 1)),
-                "thin_recall": float(np.mean(c[(cot >= 0.75) & (cot < 1.25)] >= 1)),
+                "cloud_recall": float(np.mean(c[cot >= thin] >= 1)),
+                "thin_recall": float(np.mean(c[(cot >= thin) & (cot < opaque)] >= 1)),
                 "cot0_false_cloud": float(np.mean(c[cot == 0] >= 1)),
             }
     out["s2cloudless_cloudy"] = real_surfaces.s2cloudless_model(consolidate=False)(cube, "L1C").tolist()
