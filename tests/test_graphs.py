@@ -65,9 +65,9 @@ def series(tmp_path_factory) -> dict:
 
 
 def run(series: dict, process_id: str, **arguments) -> xr.DataArray:
-    arguments.setdefault(
-        "smooth", 0
-    )  # pixel by pixel: the tests compare with pixel-wise classes (consolidation: below)
+    arguments.setdefault("smooth", 0)  # pixel by pixel: the tests compare with pixel-wise classes (consolidation below)
+    if process_id != "cotmask_cloud_mask":
+        arguments.setdefault("temporal", False)  # single-date classes: the temporal test has tests of its own
     if process_id == "cotmask_forest_composite":
         arguments.setdefault("worldcover_collection", series["worldcover"])
     if process_id in ("cotmask_forest_composite", "cotmask_mask_timeseries"):
@@ -299,7 +299,8 @@ def test_scene_screening_fractions_match_numpy(series: dict) -> None:
     assert table["usable"].tolist() == sorted(table["usable"].tolist(), reverse=True)
     np.testing.assert_array_equal(table["usable"], table["cloudy_fraction"] + table["shadow_fraction"] <= 0.3)
     cheap = run(series, "cotmask_scene_screening", geometries=series["polygon"], resolution=0, shadows=False)
-    assert cheap.bands.values.tolist() == ["cloudy_fraction", "opaque_fraction", "valid_fraction"]
+    assert cheap.bands.values.tolist() == ["cloudy_fraction", "opaque_fraction", "shadow_fraction", "valid_fraction"]
+    np.testing.assert_array_equal(cheap.sel(bands="shadow_fraction").values, 0.0)  # shadows not looked for
     np.testing.assert_allclose(cheap.sel(bands="cloudy_fraction").values, out.sel(bands="cloudy_fraction").values)
     no_shadow = screening_table(cheap, max_cloud_fraction=0.3)
     np.testing.assert_array_equal(no_shadow["usable"], no_shadow["cloudy_fraction"] <= 0.3)
@@ -382,26 +383,30 @@ def test_composite_keeps_only_worldcover_tree_cover(series: dict) -> None:
     assert (~forest & series["inside"]).sum() > 100 and np.isnan(got[~forest]).all()
 
 
-def test_best_pixel_composite_takes_the_lowest_cot_date(series: dict) -> None:
+def test_best_pixel_composite_takes_the_lowest_class_then_cot_date(series: dict) -> None:
     out = run(series, "cotmask_best_pixel_composite", geometries=series["polygon"])
     assert out.coords["bands"].values.tolist() == [*series["spectral"], "cot", "valid_count"]
     assert [str(v)[:10] for v in out.t.values] == ["2024-05-01", "2024-06-01", "2024-07-01"]
     cot = (
         run_udf_locally(series["dn"].sel(bands=series["spectral"]), {}).sel(bands="cot").transpose("t", "y", "x").values
     )
-    cot[series["shadow"]] = np.inf  # shadowed dates cannot win
+    cls = series["classes"].transpose("t", "y", "x").values
+    key = np.where(series["shadow"], np.inf, cls * 1000.0 + cot)  # shadowed dates cannot win; clear before thin
+    cot[series["shadow"]] = np.inf
     dn = series["dn"].sel(bands="B04").astype("float32").values
     months = series["dn"].t.dt.month.values
     inside = series["inside"]
     for i, month in enumerate((5, 6, 7)):
         sel = np.flatnonzero(months == month)
-        pick = np.argmin(cot[sel], axis=0)
+        pick = np.argmin(key[sel], axis=0)
         expected = np.take_along_axis(dn[sel], pick[None], axis=0)[0]
         got = out.sel(bands="B04").isel(t=i).transpose("y", "x").values
         some = inside & np.isfinite(cot[sel]).any(axis=0)
         np.testing.assert_array_equal(got[some], expected[some])
         np.testing.assert_allclose(
-            out.sel(bands="cot").isel(t=i).transpose("y", "x").values[some], cot[sel].min(axis=0)[some], rtol=1e-6
+            out.sel(bands="cot").isel(t=i).transpose("y", "x").values[some],
+            np.take_along_axis(cot[sel], pick[None], axis=0)[0][some],
+            rtol=1e-6,
         )
         assert np.isnan(got[~inside]).all()
         np.testing.assert_array_equal(

@@ -73,6 +73,10 @@ def test_generated_udf_reads_top_down(name: str) -> None:
     keys = {"cotmask_shadow_udf.py": SHADOW_DEFAULTS}.get(name, CONTEXT_DEFAULTS)
     if name in ("cotmask_best_pixel_udf.py", "cotmask_classes_udf.py", "cotmask_consolidate_udf.py"):
         keys = __import__(f"cotmask.udf.{name[:-3]}", fromlist=["CONTEXT"]).CONTEXT
+    if name == "cotmask_fractions_udf.py":
+        keys = __import__("cotmask.udf.cotmask_fractions_udf", fromlist=["CONTEXT"]).CONTEXT
+    if name == "cotmask_temporal_udf.py":
+        keys = __import__("cotmask.udf.temporal", fromlist=["CONTEXT"]).CONTEXT
     assert all(re.search(rf"^  {k}\s", header, re.M) for k in keys), header
     if not UDF_FILES[name].models:  # no model: no engine, no model class, no onnxruntime
         assert "onnxruntime" not in text.split('"""', 2)[2] and "class Model" not in text and "NumpyGraph" not in text

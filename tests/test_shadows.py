@@ -113,10 +113,19 @@ def test_shadow_udf_output_and_nodata(ukis) -> None:
         coords={**{k: cube[k] for k in ("t", "y", "x")}, "bands": ["cloud_class"]},
     )
     out = run_udf_locally(xr.concat([cube, classes], dim="bands"), {"scale": 1.0}, udf="cotmask_shadow_udf.py")
-    assert out.coords["bands"].values.tolist() == ["shadow"] and out.dtype == np.float32
-    shadow = out.isel(t=0, bands=0).values
+    assert out.coords["bands"].values.tolist() == ["B03", "B08", "B11", "cloud_class", "shadow"]
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out.isel(bands=slice(0, 4)).values, xr.concat([cube, classes], dim="bands").values)
+    shadow = out.isel(t=0, bands=-1).values
     assert np.isnan(shadow[:10, :10]).all() and set(np.unique(shadow[10:, 10:])) == {0.0, 1.0}
     assert f1(shadow == 1, msk == 0) > 0.85
+    folded = run_udf_locally(
+        xr.concat([cube, classes], dim="bands"), {"scale": 1.0, "fold": 1}, udf="cotmask_shadow_udf.py"
+    )
+    cls = folded.sel(bands="cloud_class").isel(t=0).values
+    assert folded.coords["bands"].values.tolist() == ["B03", "B08", "B11", "cloud_class"]
+    np.testing.assert_array_equal(cls == 3, shadow == 1)  # shadows fall on clear ground only here
+    np.testing.assert_array_equal(np.where(shadow == 1, 0.0, cls), classes.isel(t=0, bands=0).values)
 
 
 @pytest.mark.parametrize(

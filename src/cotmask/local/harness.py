@@ -287,7 +287,14 @@ def _load_collection(*args, **kwargs) -> xr.DataArray:
     return data
 
 
+def _mask_polygon(data: xr.DataArray, **kwargs) -> xr.DataArray:
+    """The engine's mask_polygon reads ``data.chunks`` and fails on a numpy-backed cube (e.g. a UDF's output): chunk
+    it first (an engine bug, no backend difference)."""
+    return _ORIGINAL["mask_polygon"](data=data if data.chunks else data.chunk(), **kwargs)
+
+
 _WRAPPERS = {
+    "mask_polygon": _mask_polygon,
     "apply_dimension": _apply_dimension,
     "run_udf": _run_udf,
     "rename_labels": _rename_labels,

@@ -35,30 +35,51 @@ def period_start(times: np.ndarray, period: str) -> np.ndarray:
     return start.astype("datetime64[ns]")
 
 
-def best_pixel(
-    cube: xr.DataArray, period: str = "month", cot_band: str = "cot", tdim: str = "t", bdim: str = "bands"
-) -> xr.DataArray:
-    """Per period and pixel, keep every band of the date with the lowest ``cot`` (NaN COT never wins;
-    ties go to the earliest date) and set all other dates to NaN.
+#: cloud_class code of a cloud-shadowed pixel (the shadow UDF's SHADOW_CLASS): such a date never wins.
+SHADOWED = 3
 
-    The cube keeps its time labels (spec-portable in ``apply_dimension``); a following
+
+def best_pixel(
+    cube: xr.DataArray,
+    period: str = "month",
+    cot_band: str = "cot",
+    class_band: str = "cloud_class",
+    tdim: str = "t",
+    bdim: str = "bands",
+) -> xr.DataArray:
+    """Per period and pixel, keep every band of the best date and set all other dates to NaN. Best: the lowest
+    ``class_band`` (clear before thin before opaque; the temporal test's calls included), then the lowest ``cot``;
+    NaN COT and cloud-shadowed dates (class ``SHADOWED``) never win; ties go to the earliest date. Where the cube has
+    ``class_band``, the winner's value there becomes the number of dates of its period that could win (valid_count).
+
+    The cube keeps its time labels and bands (spec-portable in ``apply_dimension``); a following
     ``aggregate_temporal_period`` with any reducer that ignores nodata (e.g. ``max``) then yields the
-    composite, whose ``cot`` band is the period's minimum COT.
+    composite, whose ``cot`` band is the winner's COT.
     """
-    if cot_band not in cube.coords[bdim].values:
-        raise ValueError(f"best-pixel compositing needs a {cot_band!r} band; the cube has {list(cube[bdim].values)}")
+    names = [str(b) for b in cube.coords[bdim].values]
+    if cot_band not in names:
+        raise ValueError(f"best-pixel compositing needs a {cot_band!r} band; the cube has {names}")
     starts = period_start(cube[tdim].values, period)
     order = cube.dims
     cube = cube.transpose(tdim, bdim, ...)
     values = np.asarray(cube.values, dtype=np.float32)
-    cot = values[:, list(cube[bdim].values).index(cot_band)]
+    cot = values[:, names.index(cot_band)]
+    key = np.where(np.isfinite(cot), cot, np.inf)
+    k = names.index(class_band) if class_band in names else None
+    if k is not None:
+        cls = values[:, k]
+        with np.errstate(invalid="ignore"):
+            key = np.where(np.isfinite(cls) & (cls != SHADOWED), key + 1000.0 * np.nan_to_num(cls), np.inf)
     out = np.full(values.shape, np.nan, dtype=np.float32)
     for label in np.unique(starts):
         sel = np.flatnonzero(starts == label)
-        c = np.where(np.isfinite(cot[sel]), cot[sel], np.inf)
+        c = key[sel]
         pick = np.argmin(c, axis=0)  # (y, x): the first of equal minima
         some = np.isfinite(c).any(axis=0)
-        for k, t in enumerate(sel):
-            win = (pick == k) & some
+        count = np.isfinite(c).sum(axis=0).astype(np.float32)
+        for j, t in enumerate(sel):
+            win = (pick == j) & some
             out[t][:, win] = values[t][:, win]
+            if k is not None:
+                out[t][k][win] = count[win]
     return cube.copy(data=out).transpose(*order)

@@ -131,6 +131,16 @@ UDF_FILES: dict[str, UdfFile] = {
         "udf/cotmask_classes_udf.py",
         _entry_context("cotmask_classes_udf"),
     ),
+    "cotmask_fractions_udf.py": UdfFile(
+        "per-pixel cloud, opaque, shadow and valid indicators (the scene screening's fractions).",
+        'cube.apply_dimension(dimension="bands", process=openeo.UDF.from_file("{name}")), then aggregate_spatial '
+        '(reducer "mean")',
+        "a cube with band cloud_class (0 clear, 1 thin, 2 opaque, 3 cloud shadow)",
+        "bands cloudy_fraction, opaque_fraction, shadow_fraction (1/0, NaN nodata), valid_fraction (1/0)",
+        ("udf/fractions.py",),
+        "udf/cotmask_fractions_udf.py",
+        _entry_context("cotmask_fractions_udf"),
+    ),
     "cotmask_consolidate_udf.py": UdfFile(
         "spatial consolidation of cotmask's classes (COT averaged over a disc before the thresholds).",
         'cube.apply_neighborhood(process=openeo.UDF.from_file("{name}", context={{"radius": 4}}), size=..., '
@@ -140,6 +150,16 @@ UDF_FILES: dict[str, UdfFile] = {
         ("udf/consolidate.py",),
         "udf/cotmask_consolidate_udf.py",
         _entry_context("cotmask_consolidate_udf"),
+    ),
+    "cotmask_temporal_udf.py": UdfFile(
+        "multi-temporal cloud and haze test (each date against the pixel's own clear-sky history).",
+        'cube.apply_neighborhood(process=openeo.UDF.from_file("{name}", context={{...}}), size=[x, y in px, no t], '
+        "overlap=...): overlap cotmask.udf.consolidate.MAX_RADIUS px, the whole series per call",
+        "a series (t, bands, y, x) with B02, B04 (DN), cloud_class (cotmask's); B11 and B10 used where present",
+        "the same cube, cloud_class after the temporal test (clear raised to thin, thin lowered to clear)",
+        ("udf/consolidate.py", "udf/temporal.py"),
+        "udf/cotmask_temporal_udf.py",
+        _entry_context("temporal"),
     ),
     "cotmask_shadow_udf.py": UdfFile(
         "cloud shadows from cotmask's cloud classes and the sun geometry.",
@@ -181,7 +201,7 @@ def _wrapped(text: str, indent: str = "") -> str:
 
 def _header(name: str, spec: UdfFile) -> str:
     ctx = spec.context()
-    width = max(len(k) for k in ctx)
+    width = max((len(k) for k in ctx), default=0)
     keys = [_wrapped(f"{k:<{width}}  {default!r}: {text}", "  ") for k, (default, text) in ctx.items()]
     models = (
         f" Models: {', '.join(f'{lv}/{k}' for lv, k in spec.models)} (at the end of this file)." if spec.models else ""
@@ -193,7 +213,7 @@ def _header(name: str, spec: UdfFile) -> str:
         _wrapped(f"Use: {spec.use.format(name=name)}"),
         _wrapped(f"Input: {spec.input}."),
         _wrapped(f"Output: {spec.output}."),
-        "Context keys (key, default: meaning):",
+        "Context keys (key, default: meaning):" if ctx else "Context keys: none.",
         *keys,
         _wrapped(f"Imports numpy, xarray and the Python standard library only (onnxruntime when installed).{models}"),
         "",

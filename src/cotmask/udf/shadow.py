@@ -61,13 +61,18 @@ SHADOW_DEFAULTS = {
     "sun_zenith": None,
     "view_azimuth": None,
     "view_zenith": None,
+    "fold": 0,
 }
+#: cloud_class code of a cloud-shadowed pixel (clear or thin) where the shadows are folded into the class band.
+SHADOW_CLASS = 3
 #: What each shadow context key means (the generated UDF lists these in its header).
 SHADOW_HELP = {
     "scale": "reflectance = (DN + offset) * scale, as for cotmask",
     "offset": "DN offset, as for cotmask",
     "nodata": "DN that marks nodata",
     "resolution": "pixel size in metres; null: from the x coordinates",
+    "fold": "0: output every input band plus band shadow; 1: every input band, shadowed clear and thin pixels "
+    f"of cloud_class set to {SHADOW_CLASS}",
     "cloud_class": "cotmask class that casts shadow: 2 opaque only, 1 thin and opaque",
     "darkness": "dark pixel: NIR and SWIR below this fraction of the clear pixels' reference brightness",
     "min_match": "least share of dark pixels at the projected clouds for a window to get shadows",
@@ -126,6 +131,8 @@ def parse_shadow_context(context: dict | None) -> dict:
             f"darkness must be within (0, 1) (a fraction of the clear pixels' {REFERENCE_PERCENTILE:g}th "
             f"percentile), got {ctx['darkness']}"
         )
+    if ctx["fold"] not in (0, 1):
+        raise ValueError(f"shadow context fold must be 0 or 1, got {ctx['fold']!r}")
     if ctx["cloud_class"] not in (1, 2):
         raise ValueError(
             f"cloud_class must be 1 (thin and opaque cloud cast shadow) or 2 (opaque only), got {ctx['cloud_class']}"
@@ -445,10 +452,12 @@ def _resolution(cube: xr.DataArray, ctx: dict) -> float:
 
 
 def shadow_cube(cube: xr.DataArray, context: dict | None = None) -> xr.DataArray:
-    """Band ``shadow`` (1 shadow, 0 not, NaN nodata) for a cube with bands B03, B08, B11 (DN with context
-    scale/offset/nodata, or reflectance with scale 1), cloud_class (cotmask's) and, where present, the angle
-    bands ``ANGLE_BANDS``; dims (..., bands, y, x). Context: ``SHADOW_DEFAULTS``. Angles, per window: the bands'
-    means over their finite pixels before the context's, checked alike (``window_angles``, ``check_angles``)."""
+    """The cube with cloud shadows: every input band plus band ``shadow`` (1 shadow, 0 not, NaN nodata), or with context
+    ``fold`` 1 every input band with shadowed clear and thin pixels of ``cloud_class`` set to ``SHADOW_CLASS``. Needs
+    bands B03, B08, B11 (DN with context scale/offset/nodata, or reflectance with scale 1), cloud_class (cotmask's)
+    and, where present, the angle bands ``ANGLE_BANDS``; dims (..., bands, y, x). Context: ``SHADOW_DEFAULTS``. Angles,
+    per window: the bands' means over their finite pixels before the context's, checked alike (``window_angles``,
+    ``check_angles``)."""
     ctx = parse_shadow_context(context)
     bdim = next((str(d) for d in cube.dims if str(d).lower() in ("bands", "band")), None)
     if bdim is None or "y" not in cube.dims or "x" not in cube.dims:
@@ -461,9 +470,11 @@ def shadow_cube(cube: xr.DataArray, context: dict | None = None) -> xr.DataArray
             "for cloud_class and keep B03, B08, B11"
         )
     res = _resolution(cube, ctx)
+    order = cube.dims
     cube = cube.transpose(..., bdim, "y", "x")
     lead = cube.shape[:-3]
-    out = np.full((*lead, 1, *cube.shape[-2:]), np.nan, dtype=np.float32)
+    values = np.asarray(cube.values, dtype=np.float32)
+    shadow = np.full((*lead, 1, *cube.shape[-2:]), np.nan, dtype=np.float32)
     for idx in np.ndindex(*lead):
         window = cube[idx] if lead else cube
 
@@ -480,13 +491,17 @@ def shadow_cube(cube: xr.DataArray, context: dict | None = None) -> xr.DataArray
             for d in ("y", "x")
         )
         mask, _ = shadow_mask(*refl, band("cloud_class").astype(np.float32), res, ctx, angles, origin)
-        out[idx] = mask[None]
-    dims = [d for d in cube.dims if d not in (bdim, "y", "x")] + [bdim, "y", "x"]
+        shadow[idx] = mask[None]
     coords = {k: v for k, v in cube.coords.items() if bdim not in v.dims}
-    coords[bdim] = ["shadow"]
-    attrs = {
-        "long_name": "cloud shadow (1), no shadow (0), NaN nodata",
-        "shadow_darkness": ctx["darkness"],
-        "shadow_cloud_class": ctx["cloud_class"],
-    }
-    return xr.DataArray(out, dims=dims, coords=coords, attrs=attrs)
+    names = [str(b) for b in cube[bdim].values]
+    attrs = {"shadow_darkness": ctx["darkness"], "shadow_cloud_class": ctx["cloud_class"]}
+    if ctx["fold"]:
+        k = names.index(labels["cloud_class"])
+        with np.errstate(invalid="ignore"):
+            hit = (shadow[..., 0, :, :] == 1) & (values[..., k, :, :] <= 1)
+        values[..., k, :, :][hit] = SHADOW_CLASS
+        out = xr.DataArray(values, dims=cube.dims, coords={**coords, bdim: names}, attrs=attrs)
+    else:
+        data = np.concatenate([values, shadow], axis=-3)
+        out = xr.DataArray(data, dims=cube.dims, coords={**coords, bdim: [*names, "shadow"]}, attrs=attrs)
+    return out.transpose(*order)

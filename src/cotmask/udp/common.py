@@ -18,12 +18,19 @@ from ..core.bands import DEFAULT_MODEL, DN_SCALE, OUTPUT_BANDS
 from ..core.shipped import load_model
 from ..udf.build import GRAPH_MODELS, udf_text
 from ..udf.consolidate import MAX_RADIUS
-from ..udf.shadow import NEIGHBORHOOD_SIZE, SHADOW_BANDS, overlap_px
+from ..udf.shadow import NEIGHBORHOOD_SIZE, overlap_px
+from ..udf.temporal import CONTEXT as TEMPORAL_CONTEXT
 
 UDF_FILE = "cotmask_udf_distilled.py"
 CLASSES_UDF_FILE = "cotmask_classes_udf.py"
 SHADOW_UDF_FILE = "cotmask_shadow_udf.py"
 CONSOLIDATE_UDF_FILE = "cotmask_consolidate_udf.py"
+TEMPORAL_UDF_FILE = "cotmask_temporal_udf.py"
+FRACTIONS_UDF_FILE = "cotmask_fractions_udf.py"
+#: The spectral bands the series chain carries from the input to the temporal test and the shadow UDF.
+CHAIN_BANDS = ("B02", "B03", "B04", "B08", "B11")
+#: The temporal test's apply_neighborhood window (px; no t size: the whole series per call) and overlap.
+TEMPORAL_WINDOW = 256
 #: The consolidation's disc radius (px) by default, chosen on the real labels (evaluation/consolidation_experiment.md),
 #: and its apply_neighborhood window (the overlap is the largest radius allowed).
 SMOOTH_RADIUS, CONSOLIDATE_WINDOW = 4, 1024
@@ -137,6 +144,7 @@ def mask_parameters() -> list[Parameter]:
             "cloud, cirrus) or with 11 (snow). []: cotmask's model alone.",
         ),
         shadows_parameter(),
+        temporal_parameter(),
         Parameter.string(
             "scl_collection",
             default="SENTINEL2_L2A",
@@ -153,6 +161,21 @@ def shadows_parameter() -> Parameter:
         default=True,
         description="Also find cloud shadows (projected from cotmask's opaque clouds along the "
         "sun direction, matched to dark NIR/SWIR pixels) and mask them.",
+    )
+
+
+def temporal_parameter() -> Parameter:
+    """temporal: whether the multi-temporal cloud and haze test runs."""
+    d = {k: v[0] for k, v in TEMPORAL_CONTEXT.items()}
+    return Parameter.boolean(
+        "temporal",
+        default=True,
+        description="Multi-temporal cloud and haze test: each date of a pixel is compared with its own clear-sky "
+        f"history (the median of its {d['nearest']} nearest not-opaque dates within {d['window_days']} days): a clear "
+        f"date whose blue rises by more than {d['raise_blue']} over it (and not like bare soil or snow) becomes thin, "
+        "a thin date no brighter in blue than that history becomes clear (its surface); opaque is never lowered. "
+        f"Where a pixel has fewer than {d['min_dates']} such dates (series of 1-3 dates, long cloudy spells) the "
+        "single-date class stands. Uses only the requested dates (evaluation/temporal_experiment.md).",
     )
 
 
@@ -203,33 +226,51 @@ def cot_bands(cube: DataCube, p: dict) -> DataCube:
     disc of ``smooth`` px (a top-level ``if``: none when 0)."""
     mask = apply_cotmask(cube, {k: p[k] for k in CONTEXT_PARAMETERS})
     context = {"radius": p["smooth"], "thin_threshold": p["thin_threshold"], "opaque_threshold": p["opaque_threshold"]}
-    window = [{"dimension": d, "value": CONSOLIDATE_WINDOW, "unit": "px"} for d in ("x", "y")] + [
-        {"dimension": "t", "value": "P1D"}
-    ]
-    overlap = [{"dimension": d, "value": MAX_RADIUS, "unit": "px"} for d in ("x", "y")]
-    smoothed = mask.apply_neighborhood(process=udf(CONSOLIDATE_UDF_FILE, context), size=window, overlap=overlap)
+    smoothed = neighborhood(mask, CONSOLIDATE_UDF_FILE, context, CONSOLIDATE_WINDOW, MAX_RADIUS, per_date=True)
     return top_level_if(eq(p["smooth"], 0), mask, smoothed.rename_labels("bands", target=list(OUTPUT_BANDS)))
 
 
-def shadows(cube: DataCube, mask: DataCube, p: dict, resolution_m: float = 10.0) -> DataCube:
-    """One band ``shadow`` (1 shadow, 0 not, NaN nodata): the shadow UDF in ``apply_neighborhood`` on B03, B08,
-    B11 of ``cube`` and cotmask's ``cloud_class`` (``mask``); window from ``cotmask.udf.shadow``, overlap the shadow
-    reach in metres at the cube's ``resolution_m`` (``overlap_px``)."""
-    inputs = cube.filter_bands(list(SHADOW_BANDS)).merge_cubes(mask.filter_bands(["cloud_class"]))
-    # one date per call (geopyspark: apply_tiles; without a t size it hands the whole series to one call)
-    window = [{"dimension": d, "value": NEIGHBORHOOD_SIZE, "unit": "px"} for d in ("x", "y")] + [
-        {"dimension": "t", "value": "P1D"}
-    ]
-    overlap = [{"dimension": d, "value": overlap_px(resolution_m), "unit": "px"} for d in ("x", "y")]
-    context = {"scale": p["scale"], "offset": p["offset"]}
-    return inputs.apply_neighborhood(process=udf(SHADOW_UDF_FILE, context), size=window, overlap=overlap).rename_labels(
-        "bands", target=["shadow"]
-    )
+def neighborhood(cube: DataCube, udf_file: str, context: dict, size: int, overlap: int, per_date: bool) -> DataCube:
+    """``apply_neighborhood`` with a generated UDF: ``size`` px windows with ``overlap`` px, one date per call
+    (``per_date``: a ``t`` size of P1D; geopyspark ``apply_tiles``) or the whole series (no ``t`` size;
+    ``apply_tiles_spatiotemporal``, docs/backend.md)."""
+    window = [{"dimension": d, "value": size, "unit": "px"} for d in ("x", "y")]
+    window += [{"dimension": "t", "value": "P1D"}] if per_date else []
+    margin = [{"dimension": d, "value": overlap, "unit": "px"} for d in ("x", "y")]
+    return cube.apply_neighborhood(process=udf(udf_file, context), size=window, overlap=margin)
 
 
-def shadowed(cube: DataCube, mask: DataCube, p: dict) -> DataCube:
-    """Boolean cube (t, y, x): true where ``shadows`` finds cloud shadow."""
-    return shadows(cube, mask, p).band("shadow").apply(lambda x: x.eq(1))
+def chain(cube: DataCube, mask: DataCube, extra: tuple[str, ...] = ()) -> DataCube:
+    """The series chain's start: ``CHAIN_BANDS`` of ``cube`` (or all its bands with ``extra`` = ("all",)) merged
+    with cotmask's cot and cloud_class: what the temporal test and the shadow UDF read, in one cube, so that the
+    cotmask UDF's result has this one consumer."""
+    spectral = cube if extra == ("all",) else cube.filter_bands(list(CHAIN_BANDS))
+    return spectral.merge_cubes(mask.filter_bands(["cot", "cloud_class"]))
+
+
+def temporal_test(series: DataCube, p: dict) -> DataCube:
+    """The temporal test UDF on a chain cube (labels unchanged), or the cube itself where ``temporal`` is false (a
+    top-level ``if``)."""
+    context = {"scale": p["scale"], "offset": p["offset"], "thin_threshold": p["thin_threshold"]}
+    tested = neighborhood(series, TEMPORAL_UDF_FILE, context, TEMPORAL_WINDOW, MAX_RADIUS, per_date=False)
+    return top_level_if(p["temporal"], tested, series)
+
+
+def shadows(cube: DataCube, p: dict, resolution_m: float = 10.0, fold: bool = True) -> DataCube:
+    """The shadow UDF in ``apply_neighborhood`` on a cube holding B03, B08, B11 and cotmask's cloud_class: every band
+    passed through, shadowed clear and thin pixels of cloud_class set to ``SHADOW_CLASS`` (``fold``) or a band
+    ``shadow`` appended (1 shadow, 0 not, NaN nodata); window from ``cotmask.udf.shadow``, overlap the shadow reach in
+    metres at the cube's ``resolution_m`` (``overlap_px``)."""
+    context = {"scale": p["scale"], "offset": p["offset"], "fold": int(fold)}
+    return neighborhood(cube, SHADOW_UDF_FILE, context, NEIGHBORHOOD_SIZE, overlap_px(resolution_m), per_date=True)
+
+
+def classes(cube: DataCube, mask: DataCube, p: dict, extra: tuple[str, ...] = ()) -> DataCube:
+    """The series chain: cotmask's classes, the temporal test (``temporal``) and cloud shadows folded into
+    cloud_class as ``SHADOW_CLASS`` (``shadows``), each a top-level ``if``; every node reads the one before it only,
+    so the model runs once per pixel and date whatever the backend caches (tests/test_compute_once.py)."""
+    tested = temporal_test(chain(cube, mask, extra), p)
+    return top_level_if(p["shadows"], shadows(tested, p), tested)
 
 
 def class_hit(cube: DataCube, classes, invert: bool = False, label: str = "hit") -> DataCube:
@@ -242,14 +283,12 @@ def class_hit(cube: DataCube, classes, invert: bool = False, label: str = "hit")
 
 
 def cloudy_mask(cube: DataCube, p: dict) -> DataCube:
-    """Boolean cube (t, y, x): cotmask class >= min_class, or cloud shadow where ``shadows`` is true, dilated
-    by ``buffer`` pixels, OR SCL in scl_classes."""
+    """Boolean cube (t, y, x): class >= min_class after the temporal test, cloud shadow (class ``SHADOW_CLASS``)
+    where ``shadows`` is true, dilated by ``buffer`` pixels, OR SCL in scl_classes."""
     from openeo.processes import add, array_create, multiply
 
-    mask = cot_bands(cube, p)
-    cls = mask.band("cloud_class")
+    cls = classes(cube, cot_bands(cube, p), p).band("cloud_class")
     cloudy = top_level_if(eq(p["min_class"], 2), cls.apply(lambda x: x.gte(2)), cls.apply(lambda x: x.gte(1)))
-    cloudy = top_level_if(p["shadows"], cloudy.logical_or(shadowed(cube, mask, p)), cloudy)
     size = add(multiply(p["buffer"], 2), 1)  # top-level arithmetic on the parameter: resolved by the driver
     kernel = array_create(data=[array_create(data=[1], repeat=size)], repeat=size)
     dilated = cloudy.apply_kernel(kernel=kernel, border=0, replace_invalid=0).apply(lambda x: x.gt(0))

@@ -1,0 +1,134 @@
+"""Multi-temporal cloud and haze test: each date of a pixel against its own clear-sky history.
+
+numpy + xarray only; ``cotmask.udf.build`` inlines this module into ``udf/cotmask_temporal_udf.py``, which the series
+graphs run with ``apply_neighborhood`` and no ``t`` size (geopyspark then hands each call the whole series of a
+window: ``apply_tiles_spatiotemporal``; docs/backend.md).
+
+*Reference.* For each date and pixel: the median (``quantile``) of B02, B04 and B11 over the pixel's ``nearest``
+other dates in time (within ``window_days``) that the single-date mask did not call opaque: near in time, so that it
+follows phenology; a median, so that a few hazy or shadowed dates among them do not move it. The rises are averaged
+over a disc of ``radius`` px (haze is smooth, the day-to-day noise of single pixels is not). With fewer than
+``min_dates`` such dates the test abstains: the single-date class stands (a series of 1-3 dates is never changed).
+
+*Raise* (clear to thin): blue rises above the reference by more than ``raise_blue`` (reflectance), at least
+``blue_red`` times as much as red (haze and thin cloud brighten blue as much as red or more; bare soil after harvest
+brightens red more), and SWIR does not fall by more than ``swir_drop`` (snow darkens B11, ice cloud does not). This is
+how it overrides the snow test where a bright, dry-SWIR ice cloud passed for snow on a single date.
+
+*Lower* (thin to clear): blue lies within ``lower_blue`` of the reference, i.e. the date is no brighter in blue than
+the pixel's clear history, so the "thin" signal is the surface itself (bright soil, dry fields). Only where the
+network's own COT made the call (``cot`` >= ``thin_threshold``), never where a physics rule (the cirrus floor: cirrus
+barely brightens blue) or the spatial consolidation did. Opaque is never lowered, nodata stays nodata.
+"""
+
+import numpy as np
+import xarray as xr
+
+from .consolidate import disc_mean  # udf_build: drop
+
+#: Context key -> (default, meaning); the defaults were chosen on the real series (evaluation/temporal_experiment.md).
+CONTEXT = {
+    "window_days": (90, "the reference's dates lie at most this many days before or after"),
+    "nearest": (6, "the reference is made of the pixel's this many nearest not-opaque dates"),
+    "quantile": (0.5, "the reference is this quantile of those dates' reflectance"),
+    "min_dates": (3, "fewest such dates for the test to decide (else the single-date class stands)"),
+    "radius": (4, "disc radius (px) over which the rises are averaged before the tests (haze is smooth, noise is not)"),
+    "raise_blue": (0.02, "B02 rise over the reference (reflectance) from which a clear date is thin"),
+    "blue_red": (0.7, "the B02 rise must be at least this times the B04 rise (haze, not bare soil)"),
+    "swir_drop": (0.05, "no raise where B11 falls below its reference by more than this (snow)"),
+    "lower_blue": (0.01, "a thin date whose B02 is within this of its reference is clear (its surface)"),
+    "thin_threshold": (0.75, "COT from which the network calls a pixel thin (the graph's thin_threshold)"),
+    "scale": (0.0001, "reflectance = (DN + offset) * scale; 1 for reflectance input"),
+    "offset": (0, "DN offset (-1000 for raw ESA products of baseline >= 04.00)"),
+}
+#: Bands the test reads (B11 where present; ``cot`` for the lowering).
+TEMPORAL_BANDS = ("B02", "B04")
+
+
+def reference(values: np.ndarray, candidate: np.ndarray, days: np.ndarray, ctx: dict, dates=None):
+    """(reference, count) for ``dates`` (default: all) of ``values`` (t, n): per pixel, the ``quantile`` (the lower of
+    two neighbours) over the ``nearest`` ``candidate`` dates in time (itself excluded) within ``window_days``, and how
+    many there were."""
+    dates = range(len(days)) if dates is None else dates
+    ref = np.full((len(dates), values.shape[1]), np.nan, np.float32)
+    count = np.zeros((len(dates), values.shape[1]), np.int32)
+    for k, t in enumerate(dates):
+        gap = np.abs(np.asarray(days, dtype=np.float64) - days[t])
+        gap[t] = np.inf
+        near = np.flatnonzero(gap <= ctx["window_days"])
+        if not len(near):
+            continue
+        near = near[np.argsort(gap[near], kind="stable")]
+        use = candidate[near] & (np.cumsum(candidate[near], axis=0) <= ctx["nearest"])
+        v = np.where(use, values[near], np.inf)
+        n = use.sum(axis=0)
+        v.sort(axis=0)
+        pick = np.floor(ctx["quantile"] * np.maximum(n - 1, 0)).astype(int)
+        ref[k] = np.where(n > 0, np.take_along_axis(v, pick[None], axis=0)[0], np.nan)
+        count[k] = n
+    return ref, count
+
+
+def _rise(now: np.ndarray, ref: np.ndarray, radius: int) -> np.ndarray:
+    """now - ref (dates, y, x), averaged over a disc of ``radius`` px per date."""
+    return np.stack([disc_mean(d, radius) for d in now - ref]) if radius > 0 else now - ref
+
+
+def temporal_classes(bands: dict, cloud_class: np.ndarray, days: np.ndarray, ctx: dict | None = None, dates=None):
+    """Classes (t or len(dates), y, x) after the temporal test, from reflectance ``bands`` (name -> (t, y, x): B02,
+    B04, optionally B11 and ``cot``), the single-date ``cloud_class`` (t, y, x) and the dates in ``days`` (t,)."""
+    c = {k: v[0] for k, v in CONTEXT.items()} | dict(ctx or {})
+    dates = list(range(len(days))) if dates is None else list(dates)
+    with np.errstate(invalid="ignore"):
+        candidate = np.isfinite(cloud_class) & (cloud_class < 2)
+        for name in TEMPORAL_BANDS:
+            candidate &= np.isfinite(bands[name])
+        shape = cloud_class[dates].shape
+        flat = lambda a: a.reshape(len(a), -1)  # noqa: E731
+        rise = {}
+        for name in ("B02", "B04", "B11"):
+            if name in bands:
+                ref, count = reference(flat(bands[name]), flat(candidate), days, c, dates)
+                rise[name] = _rise(bands[name][dates], ref.reshape(shape), int(c["radius"]))
+        now = {name: bands[name][dates] for name in bands}
+        cls = cloud_class[dates]
+        decide = (count.reshape(shape) >= c["min_dates"]) & np.isfinite(now["B02"]) & np.isfinite(now["B04"])
+        d02, d04 = rise["B02"], rise["B04"]
+        up = decide & (cls == 0) & (d02 > c["raise_blue"]) & (d02 >= c["blue_red"] * d04)
+        if "B11" in rise:
+            up &= ~(rise["B11"] < -c["swir_drop"])
+        down = decide & (cls == 1) & (d02 < c["lower_blue"])
+        if "cot" in now:
+            down &= now["cot"] >= c["thin_threshold"]
+    out = cls.astype(np.float32)
+    out[up] = 1
+    out[down] = 0
+    return out
+
+
+def temporal_cube(cube: xr.DataArray, context: dict | None = None) -> xr.DataArray:
+    """The cube (t, bands, y, x; bands B02, B04, cloud_class and optionally B11, cot; others passed through) with its
+    ``cloud_class`` band after the temporal test; DN converted with the context's ``scale`` and ``offset``."""
+    c = {k: v[0] for k, v in CONTEXT.items()} | dict(context or {})
+    unknown = sorted(set(c) - set(CONTEXT))
+    if unknown:
+        raise ValueError(f"unknown context keys {unknown}; allowed: {sorted(CONTEXT)}")
+    bdim = next((str(d) for d in cube.dims if str(d).lower() in ("bands", "band")), None)
+    if bdim is None or "t" not in cube.dims:
+        raise ValueError(f"the temporal test needs a cube with dims t and bands (got {list(cube.dims)})")
+    labels = [str(b) for b in cube[bdim].values]
+    missing = [b for b in (*TEMPORAL_BANDS, "cloud_class") if b not in labels]
+    if missing:
+        raise ValueError(f"cube lacks bands {missing} needed by the temporal test (has {labels})")
+    order = cube.dims
+    cube = cube.transpose("t", bdim, ...)
+    values = np.asarray(cube.values, dtype=np.float32)
+    if values.ndim != 4:
+        raise ValueError(f"the temporal test needs a cube (t, bands, y, x), got dims {list(order)}")
+    refl = {b: (values[:, labels.index(b)] + c["offset"]) * c["scale"] for b in ("B02", "B04", "B11") if b in labels}
+    if "cot" in labels:
+        refl["cot"] = values[:, labels.index("cot")]
+    times = np.asarray(cube["t"].values).astype("datetime64[D]").astype(np.int64)
+    out = values.copy()
+    out[:, labels.index("cloud_class")] = temporal_classes(refl, values[:, labels.index("cloud_class")], times, c)
+    return cube.copy(data=out).transpose(*order)
