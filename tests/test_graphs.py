@@ -416,7 +416,7 @@ def test_best_pixel_composite_takes_the_lowest_class_then_cot_date(series: dict)
 
 
 def test_period_start_labels() -> None:
-    from cotmask.udf.best_pixel import period_start
+    from cotmask.udf.periods import period_start
 
     t = np.array(
         ["2024-01-15", "2024-02-29", "2024-03-01", "2024-06-10", "2024-06-11", "2024-06-30", "2024-12-05"],

@@ -71,7 +71,12 @@ def test_generated_udf_reads_top_down(name: str) -> None:
     assert entry < 80, f"apply_datacube at line {entry + 1}"
     header = text[: text.index('"""', 3)]
     keys = {"cotmask_shadow_udf.py": SHADOW_DEFAULTS}.get(name, CONTEXT_DEFAULTS)
-    if name in ("cotmask_best_pixel_udf.py", "cotmask_classes_udf.py", "cotmask_consolidate_udf.py"):
+    if name in (
+        "cotmask_best_pixel_udf.py",
+        "cotmask_classes_udf.py",
+        "cotmask_composite_udf.py",
+        "cotmask_consolidate_udf.py",
+    ):
         keys = __import__(f"cotmask.udf.{name[:-3]}", fromlist=["CONTEXT"]).CONTEXT
     if name == "cotmask_fractions_udf.py":
         keys = __import__("cotmask.udf.cotmask_fractions_udf", fromlist=["CONTEXT"]).CONTEXT

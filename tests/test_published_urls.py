@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import cotmask.udp as udp
-from cotmask.udf.best_pixel import period_start
+from cotmask.udf.periods import period_start
 from cotmask.udp import base_url, check_arguments, published_json_url
 
 ROOT = Path(__file__).resolve().parents[1]

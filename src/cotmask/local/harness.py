@@ -53,7 +53,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from ..udf.best_pixel import period_start
+from ..udf.periods import period_start
 
 # cotmask uses none of the engine's machine-learning processes: its import-time advice to install them
 # ("pip install openeo-processes-dask[implementations, ml]") does not apply and is not shown

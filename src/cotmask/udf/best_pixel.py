@@ -1,4 +1,4 @@
-"""Best-pixel compositing: per period and pixel, every band from the date with the lowest COT.
+"""Best-pixel compositing: per period and pixel, every band from the best date (lowest class, then lowest COT).
 
 numpy + xarray only: ``cotmask.udf.build`` inlines this module into ``udf/cotmask_best_pixel_udf.py``,
 which runs in ``apply_dimension(dimension="t")`` on a cube holding the spectral bands plus ``cot``.
@@ -7,36 +7,8 @@ which runs in ``apply_dimension(dimension="t")`` on a cube holding the spectral 
 import numpy as np
 import xarray as xr
 
-#: ``week`` is not offered: the geotrellis backends' aggregate_temporal_period builds weeks with pandas' Sunday-anchored
-#: ``freq="W"``, ISO weeks start on Monday, and a best pixel chosen in one week would be collected in another.
-PERIODS = ("day", "dekad", "month", "season", "year")
-
-
-def period_start(times: np.ndarray, period: str) -> np.ndarray:
-    """First day of the openEO ``period`` of each time stamp (datetime64[ns]); seasons are DJF, MAM, JJA, SON."""
-    t = np.asarray(times, dtype="datetime64[ns]")
-    day = t.astype("datetime64[D]")
-    month = t.astype("datetime64[M]")
-    if period == "day":
-        start = day
-    elif period == "dekad":
-        dom = (day - month.astype("datetime64[D]")).astype(np.int64)
-        start = month.astype("datetime64[D]") + (np.minimum(dom // 10, 2) * 10).astype("timedelta64[D]")
-    elif period == "month":
-        start = month
-    elif period == "season":
-        m = month.astype(np.int64)  # months since 1970-01
-        start = (m - (m + 1) % 3).astype("datetime64[M]")  # Dec, Mar, Jun, Sep
-    elif period == "year":
-        start = t.astype("datetime64[Y]")
-    else:
-        why = " (backends and ISO disagree on where a week starts)" if period == "week" else ""
-        raise ValueError(f"period {period!r} is not supported{why}; choose one of {PERIODS}")
-    return start.astype("datetime64[ns]")
-
-
-#: cloud_class code of a cloud-shadowed pixel (the shadow UDF's SHADOW_CLASS): such a date never wins.
-SHADOWED = 3
+from ..core.bands import SHADOW_CLASS  # udf_build: drop
+from .periods import period_start  # udf_build: drop
 
 
 def best_pixel(
@@ -49,7 +21,7 @@ def best_pixel(
 ) -> xr.DataArray:
     """Per period and pixel, keep every band of the best date and set all other dates to NaN. Best: the lowest
     ``class_band`` (clear before thin before opaque; the temporal test's calls included), then the lowest ``cot``;
-    NaN COT and cloud-shadowed dates (class ``SHADOWED``) never win; ties go to the earliest date. Where the cube has
+    NaN COT and cloud-shadowed dates (``SHADOW_CLASS``) never win; ties go to the earliest date. Where the cube has
     ``class_band``, the winner's value there becomes the number of dates of its period that could win (valid_count).
 
     The cube keeps its time labels and bands (spec-portable in ``apply_dimension``); a following
@@ -69,7 +41,7 @@ def best_pixel(
     if k is not None:
         cls = values[:, k]
         with np.errstate(invalid="ignore"):
-            key = np.where(np.isfinite(cls) & (cls != SHADOWED), key + 1000.0 * np.nan_to_num(cls), np.inf)
+            key = np.where(np.isfinite(cls) & (cls != SHADOW_CLASS), key + 1000.0 * np.nan_to_num(cls), np.inf)
     out = np.full(values.shape, np.nan, dtype=np.float32)
     for label in np.unique(starts):
         sel = np.flatnonzero(starts == label)

@@ -8,8 +8,10 @@ read once (a chain, not four consumers).
 import numpy as np
 import xarray as xr
 
+from ..core.bands import SHADOW_CLASS  # udf_build: drop
+
 #: Per-pixel indicators of the scene screening (cloud_class codes -> band): their polygon means are the fractions.
-FRACTIONS = {"cloudy_fraction": (1, 2), "opaque_fraction": (2,), "shadow_fraction": (3,)}
+FRACTIONS = {"cloudy_fraction": (1, 2), "opaque_fraction": (2,), "shadow_fraction": (SHADOW_CLASS,)}
 
 
 def class_fractions(cube: xr.DataArray, bdim: str = "bands") -> xr.DataArray:

@@ -26,7 +26,7 @@ The method (Fmask's idea, with the whole search done by FFT correlation instead 
 import numpy as np
 import xarray as xr
 
-from ..core.bands import DN_SCALE, band_labels, dn_to_reflectance  # udf_build: drop
+from ..core.bands import DN_SCALE, SHADOW_CLASS, band_labels, dn_to_reflectance  # udf_build: drop
 
 SHADOW_BANDS = ("B03", "B08", "B11")
 #: openEO band names of the per-pixel angles on CDSE / Sentinel Hub Sentinel-2 collections (degrees).
@@ -63,8 +63,6 @@ SHADOW_DEFAULTS = {
     "view_zenith": None,
     "fold": 0,
 }
-#: cloud_class code of a cloud-shadowed pixel (clear or thin) where the shadows are folded into the class band.
-SHADOW_CLASS = 3
 #: What each shadow context key means (the generated UDF lists these in its header).
 SHADOW_HELP = {
     "scale": "reflectance = (DN + offset) * scale, as for cotmask",

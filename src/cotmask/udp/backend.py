@@ -117,3 +117,78 @@ def callback_problems(udp: dict) -> list[str]:
 
     check(udp["process_graph"], "")
     return problems
+
+
+def _node_refs(value) -> list[str]:
+    """``from_node`` ids in a top-level argument value, not descending into callbacks."""
+    if isinstance(value, dict):
+        if "from_node" in value:
+            return [value["from_node"]]
+        if "process_graph" in value:
+            return []
+        return [ref for v in value.values() for ref in _node_refs(v)]
+    if isinstance(value, list):
+        return [ref for v in value for ref in _node_refs(v)]
+    return []
+
+
+def _value(value, graph: dict, arguments: dict):
+    """A top-level argument's value as the driver computes it: parameters from ``arguments``, and the scalar
+    processes a condition uses (eq, gte, add, multiply); other nodes are None (a cube)."""
+    if isinstance(value, dict) and "from_parameter" in value:
+        return arguments[value["from_parameter"]]
+    if isinstance(value, dict) and "from_node" in value:
+        node = graph[value["from_node"]]
+        args = {k: _value(v, graph, arguments) for k, v in node["arguments"].items()}
+        ops = {"eq": lambda a: a["x"] == a["y"], "gte": lambda a: a["x"] >= a["y"]}
+        ops |= {"add": lambda a: a["x"] + a["y"], "multiply": lambda a: a["x"] * a["y"]}
+        return ops[node["process_id"]](args) if node["process_id"] in ops else None
+    return value
+
+
+def recomputed_nodes(udp: dict, arguments: dict, model_udf: str = "cloud optical thickness") -> list[str]:
+    """Nodes that Spark would compute more than once per run of ``udp`` with ``arguments`` (all its parameters):
+    those at or downstream of the cotmask model's run_udf (the node whose callback holds ``model_udf``) that have more
+    than one consumer among the nodes the driver evaluates. A top-level ``if`` evaluates its condition and only the
+    chosen branch (openeo-python-driver ``processgraph/evaluator.py`` lines 329-334), and nothing persists an RDD that
+    two consumers read (openeo-geopyspark-driver issue 986), so each extra consumer runs the model again."""
+    import json
+
+    graph = udp["process_graph"]
+    active: set[str] = set()
+
+    def visit(node_id: str) -> None:
+        if node_id in active:
+            return
+        active.add(node_id)
+        node = graph[node_id]
+        args = node["arguments"]
+        if node["process_id"] == "if":
+            chosen = args["accept"] if _value(args["value"], graph, arguments) else args["reject"]
+            refs = _node_refs(args["value"]) + _node_refs(chosen)
+        else:
+            refs = _node_refs(args)
+        for ref in refs:
+            visit(ref)
+
+    visit(next(k for k, n in graph.items() if n.get("result")))
+    consumers: dict[str, int] = {}
+    for node_id in active:
+        node = graph[node_id]
+        args = node["arguments"]
+        if node["process_id"] == "if":
+            chosen = args["accept"] if _value(args["value"], graph, arguments) else args["reject"]
+            refs = _node_refs(chosen)
+        else:
+            refs = _node_refs(args)
+        for ref in set(refs):
+            consumers[ref] = consumers.get(ref, 0) + 1
+    model = [k for k in active if model_udf in json.dumps(graph[k]["arguments"].get("process", ""))]
+    downstream, todo = set(model), list(model)
+    while todo:
+        current = todo.pop()
+        for node_id in active - downstream:
+            if current in _node_refs(graph[node_id]["arguments"]):
+                downstream.add(node_id)
+                todo.append(node_id)
+    return sorted(k for k in downstream if consumers.get(k, 0) > 1)

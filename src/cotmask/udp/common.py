@@ -37,7 +37,6 @@ SMOOTH_RADIUS, CONSOLIDATE_WINDOW = 4, 1024
 #: run_udf's runtime: the UDF code needs Python >= 3.10 (``X | Y`` annotations).
 UDF_RUNTIME = {"runtime": "Python", "version": "3.11"}
 PERIODS = ("dekad", "month", "season")
-REDUCERS = ("median", "mean", "min", "max")
 #: ESA WorldCover 2021 legend codes (10 tree cover ... 100 moss and lichen).
 WORLDCOVER_CLASSES = (10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 100)
 
@@ -300,10 +299,3 @@ def cloudy_mask(cube: DataCube, p: dict) -> DataCube:
         bands=["SCL"],
     )
     return dilated.logical_or(class_hit(scl, p["scl_classes"]).band("hit"))
-
-
-def valid_count(band: DataCube, period) -> DataCube:
-    """Band ``valid_count``: per pixel and period, the number of dates where ``band`` (one band) has data."""
-    return band.aggregate_temporal_period(period=period, reducer="count").add_dimension(
-        name="bands", label="valid_count", type="bands"
-    )

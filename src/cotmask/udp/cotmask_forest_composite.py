@@ -1,11 +1,13 @@
 """cotmask_forest_composite: cloud-free composites per month (dekad, season) over forest polygons."""
 
 from openeo.api.process import Parameter
-from openeo.processes import eq
 from openeo.rest.datacube import DataCube
 
+from ..udf.composite import REDUCERS
 from . import cotmask_mask_timeseries as mask_timeseries
-from .common import PERIODS, REDUCERS, WORLDCOVER_CLASSES, class_hit, top_level_if, valid_count
+from .common import PERIODS, WORLDCOVER_CLASSES, class_hit, cloudy_mask, load, udf
+
+COMPOSITE_UDF_FILE = "cotmask_composite_udf.py"
 
 PROCESS_ID = "cotmask_forest_composite"
 SUMMARY = "Monthly cloud-free Sentinel-2 composites over forest, masked with cotmask"
@@ -43,16 +45,6 @@ def parameters() -> list[Parameter]:
     ]
 
 
-def composite(masked: DataCube, p: dict) -> DataCube:
-    """aggregate_temporal_period with the chosen reducer: one branch per reducer under top-level ``if``
-    nodes (a reducer name read inside the callback would not be resolved on geotrellis backends)."""
-    branches = {name: masked.aggregate_temporal_period(period=p["period"], reducer=name) for name in REDUCERS}
-    result = branches[REDUCERS[-1]]
-    for name in reversed(REDUCERS[:-1]):
-        result = top_level_if(eq(p["reducer"], name), branches[name], result)
-    return result
-
-
 def outside_classes(p: dict, target: DataCube) -> DataCube:
     """True where WorldCover's class is not in ``worldcover_classes`` (default: all classes, nothing outside)."""
     wc = DataCube.load_collection(
@@ -67,7 +59,12 @@ def outside_classes(p: dict, target: DataCube) -> DataCube:
 
 
 def build(p: dict) -> DataCube:
-    """The process graph."""
-    masked = mask_timeseries.build(p).mask_polygon(p["geometries"])
-    masked = masked.mask(outside_classes(p, masked))
-    return composite(masked, p).merge_cubes(valid_count(masked.band("B04"), p["period"]))
+    """The process graph: the loaded bands with a placeholder band valid_count, masked by the cotmask chain (its one
+    consumer), then the composite UDF per period (reduced bands and clear-date count) and a max over each period."""
+    cube = load(p)
+    slot = cube.filter_bands(["B04"]).rename_labels("bands", target=["valid_count"])  # any band: the UDF overwrites
+    masked = cube.merge_cubes(slot).mask(cloudy_mask(cube, p)).mask_polygon(p["geometries"])
+    masked = masked.mask(outside_classes(p, cube))
+    context = {"period": p["period"], "reducer": p["reducer"]}
+    marked = masked.apply_dimension(dimension="t", process=udf(COMPOSITE_UDF_FILE, context))
+    return marked.aggregate_temporal_period(period=p["period"], reducer="max")

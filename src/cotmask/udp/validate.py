@@ -9,9 +9,10 @@ from ..core.context import parse_context
 from ..core.cube import resolve_model
 from ..core.shipped import load_model
 from ..udf.build import GRAPH_MODELS
+from ..udf.composite import REDUCERS
 from ..udf.consolidate import MAX_RADIUS
 from .backend import MAX_REQUEST_BYTES, REQUEST_OVERHEAD_BYTES
-from .common import CONTEXT_PARAMETERS, PERIODS, REDUCERS, WORLDCOVER_CLASSES
+from .common import CONTEXT_PARAMETERS, PERIODS, WORLDCOVER_CLASSES
 
 #: Band labels a Sentinel-2 collection may carry (spectral bands and L2A auxiliary layers).
 KNOWN_BANDS = set(S2_BANDS) | {"SCL", "AOT", "WVP", "SNW", "CLD", "dataMask"}
