@@ -59,7 +59,7 @@ case "$cmd" in
     exec .venv/bin/python -m pytest "$@" ;;
   evaluate)
     # every committed report under evaluation/, with every peer (a missing peer fails the run)
-    for script in run_evaluation real_labels shadows cirrus_coverage real_surfaces consolidation_experiment; do
+    for script in run_evaluation real_labels shadows cirrus_coverage real_surfaces consolidation_experiment temporal_experiment; do
       echo "evaluation/$script.py"; .venv/bin/python "evaluation/$script.py" "$@"
     done
     git status --short evaluation/ ;;

@@ -6,6 +6,8 @@
   imitating Sen2Cor (cloud classes only for COT > 3 / cirrus > 1.5: it misses thin cloud, as SCL does).
 * ``inject_into_scenes``: real clear scenes (e.g. eo-learn's reference scenes, 13-band L1C) with the
   same kind of cloud fields added by the generator's cloud model, so masks have ground truth.
+* ``haze_or_cloud``: the change a uniform aerosol haze (AOD added) or thin ice cloud (COT) makes to real clear
+  reflectance in any subset of the bands, for the temporal test's evaluation on real series.
 """
 
 import numpy as np
@@ -15,7 +17,7 @@ from scipy.ndimage import gaussian_filter
 from ..core.bands import L2A_BANDS, S2_BANDS
 from ..core.model import classify
 from ..core.shipped import load_model
-from ..training.synth import SURFACES, cloudy_toa, correct_to_surface, inject_clouds
+from ..training.synth import SURFACES, clear_toa, cloudy_toa, correct_to_surface, inject_clouds
 from ..training.synth.surfaces import sample_surfaces
 from ..udf.shadow import displace, shadow_step
 
@@ -255,3 +257,41 @@ def synthetic_worldcover(truth: xr.Dataset) -> xr.DataArray:
         coords={"t": np.array(["2021-01-01"], dtype="datetime64[ns]"), "bands": ["MAP"], "y": truth.y, "x": truth.x},
         attrs={"source": "synthetic WorldCover-like map"},
     )
+
+
+#: Background aerosol optical depth of the clear scene, and the largest the generator's table holds; hazier: linear.
+BASE_AOD, TABLE_AOD = 0.1, 0.45
+
+
+def haze_or_cloud(refl: np.ndarray, bands: list, kind: str, amount: float, sza: float = 45.0) -> np.ndarray:
+    """Additive change (n, len(bands)) that ``kind`` "haze" (``amount``: AOD(550) added to a background of
+    ``BASE_AOD``) or "cloud" (an ice cloud of COT ``amount`` at 9 km) makes to clear reflectance ``refl`` (n,
+    len(bands)), from the generator's radiative transfer with the real reflectance as the surface. Bands outside
+    ``bands`` take a neighbour's value (B01 from B02, B09 from B8A, B10 from B11) and are not returned. Haze beyond the
+    table's AOD (``TABLE_AOD``) is extrapolated linearly (single scattering). L2A reflectance is treated as the
+    surface under the same atmosphere: an approximation (Sen2Cor removes its own scene-wide aerosol estimate only)."""
+    idx = {b: i for i, b in enumerate(S2_BANDS)}
+    fill = {"B01": "B02", "B09": "B8A", "B10": "B11"}
+    surface = np.zeros((len(refl), len(S2_BANDS)))
+    for j, b in enumerate(bands):
+        surface[:, idx[b]] = refl[:, j]
+    for b in S2_BANDS:
+        if b not in bands:
+            if b not in fill or fill[b] not in bands:
+                raise ValueError(f"band {b} is needed (or its neighbour {fill.get(b)}); got {bands}")
+            surface[:, idx[b]] = surface[:, idx[fill[b]]]
+    surface = np.clip(np.nan_to_num(surface), 0.0, 1.0)
+    n = len(refl)
+    sza_, vza, wv, aot = np.full(n, sza), np.full(n, 5.0), np.full(n, 1.5), np.full(n, BASE_AOD)
+    if kind == "haze":
+        top = min(BASE_AOD + amount, TABLE_AOD)
+        step = clear_toa(surface, sza_, vza, np.full(n, top), wv) - clear_toa(surface, sza_, vza, aot, wv)
+        effect = step * (amount / (top - BASE_AOD))
+    elif kind == "cloud":
+        cot, ice, r_eff, height = np.full(n, amount), np.ones(n), np.full(n, 30.0), np.full(n, 9.0)
+        effect = cloudy_toa(surface, cot, ice, r_eff, height, sza_, vza, aot, wv) - cloudy_toa(
+            surface, np.zeros(n), ice, r_eff, height, sza_, vza, aot, wv
+        )
+    else:
+        raise ValueError(f"kind must be 'haze' or 'cloud', got {kind!r}")
+    return np.stack([effect[:, idx[b]] for b in bands], axis=1).astype(np.float32)
