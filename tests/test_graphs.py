@@ -503,3 +503,25 @@ def test_cloud_mask_graph_consolidates_as_the_udf_module_does(series: dict) -> N
         want = consolidate(cot, cls, 0.75, 1.25, 4)
         np.testing.assert_array_equal(smoothed.isel(t=i).sel(bands="cloud_class").values, want)
     assert (smoothed.sel(bands="cloud_class").values != pixelwise.sel(bands="cloud_class").values).any()
+
+
+def test_the_series_graphs_run_the_temporal_test(series: dict) -> None:
+    """With ``temporal`` (the default) the screening's cloudy fractions are the temporal test's on the single-date
+    classes, through the graph's chain; and the test changes some pixels of this series."""
+    from cotmask.udf.temporal import temporal_classes
+
+    out = run(
+        series, "cotmask_scene_screening", geometries=series["polygon"], resolution=0, shadows=False, temporal=True
+    )
+    dn = series["dn"].transpose("t", "bands", "y", "x")
+    mask = run_udf_locally(dn.sel(bands=series["spectral"]), {}).transpose("t", "bands", "y", "x")
+    refl = {b: dn.sel(bands=b).values.astype(np.float32) * 1e-4 for b in ("B02", "B04", "B11")}
+    refl["cot"] = mask.sel(bands="cot").values
+    days = dn.t.values.astype("datetime64[D]").astype(np.int64)
+    single = mask.sel(bands="cloud_class").values
+    tested = temporal_classes(refl, single, days)
+    inside = series["inside"]
+    changed = (tested != single)[:, inside].sum()
+    assert changed > 20, changed  # the series has dates the test changes
+    got = out.isel(geometry=0).sel(bands="cloudy_fraction").values
+    np.testing.assert_allclose(got, (tested[:, inside] >= 1).mean(axis=1), atol=1e-6)

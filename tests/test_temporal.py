@@ -1,0 +1,118 @@
+"""The multi-temporal cloud and haze test (issue 21, part 3): what it raises, lowers and leaves, no seams, the UDF and
+the graphs. Its real-series evaluation: evaluation/temporal_experiment.py (tests/test_evaluation_reports.py)."""
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from cotmask.local.harness import run_udf_locally
+from cotmask.udf.consolidate import MAX_RADIUS
+from cotmask.udf.temporal import CONTEXT, temporal_classes, temporal_cube
+
+DAYS = np.arange(12) * 10.0
+SHAPE = (12, 20, 24)
+
+
+def _series(seed: int = 0) -> tuple[dict, np.ndarray, np.ndarray]:
+    """A stable clear surface (small day-to-day noise), single-date classes all clear, COT low."""
+    rng = np.random.default_rng(seed)
+    base = {"B02": 0.04, "B04": 0.05, "B11": 0.20}
+    bands = {b: (v + rng.normal(0, 0.002, SHAPE)).astype(np.float32) for b, v in base.items()}
+    cls = np.zeros(SHAPE, np.float32)
+    bands["cot"] = np.full(SHAPE, 0.2, np.float32)
+    return bands, cls, DAYS
+
+
+def test_haze_is_raised_and_clear_dates_stay_clear() -> None:
+    bands, cls, days = _series()
+    bands["B02"][5] += 0.03  # haze: blue up, red a little
+    bands["B04"][5] += 0.015
+    out = temporal_classes(bands, cls, days)
+    assert (out[5] == 1).all()
+    assert (out[np.arange(12) != 5] == 0).all()  # the other dates are left clear
+
+
+def test_soil_snow_and_small_rises_are_not_raised() -> None:
+    bands, cls, days = _series(1)
+    bands["B02"][3] += 0.03  # harvest: red rises three times as much as blue
+    bands["B04"][3] += 0.09
+    bands["B02"][6] += 0.4  # snow: bright, SWIR falls
+    bands["B04"][6] += 0.4
+    bands["B11"][6] -= 0.15
+    bands["B02"][9] += CONTEXT["raise_blue"][0] * 0.6  # within the day-to-day noise the threshold allows
+    out = temporal_classes(bands, cls, days)
+    assert (out[[3, 6, 9]] == 0).all()
+
+
+def test_thin_surface_is_lowered_only_where_the_network_called_it() -> None:
+    """A pixel called thin on a date no brighter in blue than its history is clear (the surface); not where a rule or
+    the consolidation made the call (COT below the thin threshold), never opaque."""
+    bands, cls, days = _series(2)
+    cls[4], bands["cot"][4] = 1, 0.9  # the network's thin call on an ordinary date
+    cls[7], bands["cot"][7] = 1, 0.3  # a rule's thin call (cirrus floor): kept
+    cls[8], bands["cot"][8] = 2, 3.0  # opaque: kept
+    out = temporal_classes(bands, cls, days)
+    assert (out[4] == 0).all() and (out[7] == 1).all() and (out[8] == 2).all()
+
+
+def test_too_few_dates_abstain_and_nodata_stays() -> None:
+    bands, cls, days = _series(3)
+    bands["B02"][2] += 0.05
+    few = {k: v[:3] for k, v in bands.items()}  # 2 other dates < min_dates
+    np.testing.assert_array_equal(temporal_classes(few, cls[:3], days[:3]), cls[:3])
+    cls[2, 0, 0] = np.nan
+    out = temporal_classes(bands, cls, days)
+    assert np.isnan(out[2, 0, 0]) and out[2, 5, 5] == 1
+    cls[:, 3, 3] = 2  # a pixel opaque on every date has no reference: unchanged
+    assert (temporal_classes(bands, cls, days)[:, 3, 3] == 2).all()
+
+
+def test_the_reference_follows_the_season() -> None:
+    """A slow seasonal rise in blue (0.04 -> 0.07 over 110 days) is not haze: each date is compared with its nearest
+    dates, not with the whole series."""
+    bands, cls, days = _series(4)
+    bands["B02"] += np.linspace(0, 0.03, 12, dtype=np.float32)[:, None, None]
+    assert (temporal_classes(bands, cls, days) == 0).all()
+
+
+def test_no_seams_whatever_the_windows() -> None:
+    """Windows with MAX_RADIUS px of overlap give the whole-array result (the graphs' apply_neighborhood)."""
+    bands, cls, days = _series(5)
+    rng = np.random.default_rng(5)
+    bands["B02"][5] += np.where(rng.random(SHAPE[1:]) < 0.5, 0.03, 0.0).astype(np.float32)  # patchy haze
+    whole = temporal_classes(bands, cls, days)
+    size, r = 7, MAX_RADIUS
+    tiled = np.full_like(whole, -1)
+    for y0 in range(0, SHAPE[1], size):
+        for x0 in range(0, SHAPE[2], size):
+            ys, xs = slice(max(0, y0 - r), y0 + size + r), slice(max(0, x0 - r), x0 + size + r)
+            part = temporal_classes({k: v[:, ys, xs] for k, v in bands.items()}, cls[:, ys, xs], days)
+            dy, dx = y0 - ys.start, x0 - xs.start
+            tiled[:, y0 : y0 + size, x0 : x0 + size] = part[:, dy : dy + size, dx : dx + size]
+    np.testing.assert_array_equal(tiled, whole)
+    assert 0 < (whole[5] == 1).mean() < 1
+
+
+def _cube(bands: dict, cls: np.ndarray) -> xr.DataArray:
+    names = ["B02", "B04", "B11", "cot", "cloud_class", "B08"]
+    dn = [bands[b] / 1e-4 for b in ("B02", "B04", "B11")] + [bands["cot"], cls, np.full(SHAPE, 3000.0)]
+    t = np.datetime64("2024-04-01") + DAYS.astype("timedelta64[D]")
+    return xr.DataArray(
+        np.stack(dn, axis=1).astype(np.float32),
+        dims=("t", "bands", "y", "x"),
+        coords={"t": t.astype("datetime64[ns]"), "bands": names, "y": np.arange(SHAPE[1]), "x": np.arange(SHAPE[2])},
+    )
+
+
+def test_the_udf_converts_dn_and_passes_other_bands_through() -> None:
+    bands, cls, days = _series(6)
+    bands["B02"][5] += 0.03
+    cube = _cube(bands, cls)
+    out = run_udf_locally(cube, {}, udf="cotmask_temporal_udf.py")
+    assert out.coords["bands"].values.tolist() == cube.coords["bands"].values.tolist()
+    np.testing.assert_array_equal(out.sel(bands="cloud_class").values, temporal_classes(bands, cls, days))
+    np.testing.assert_array_equal(out.drop_sel(bands="cloud_class").values, cube.drop_sel(bands="cloud_class").values)
+    with pytest.raises(ValueError, match="lacks bands \\['B04'\\]"):
+        temporal_cube(cube.drop_sel(bands="B04"))
+    with pytest.raises(ValueError, match="unknown context keys \\['radius_px'\\]"):
+        temporal_cube(cube, {"radius_px": 2})
