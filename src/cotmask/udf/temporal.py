@@ -4,11 +4,12 @@ numpy + xarray only; ``cotmask.udf.build`` inlines this module into ``udf/cotmas
 graphs run with ``apply_neighborhood`` and no ``t`` size (geopyspark then hands each call the whole series of a
 window: ``apply_tiles_spatiotemporal``; docs/backend.md).
 
-*Reference.* For each date and pixel: the median (``quantile``) of B02, B04 and B11 over the pixel's ``nearest``
-other dates in time (within ``window_days``) that the single-date mask did not call opaque: near in time, so that it
-follows phenology; a median, so that a few hazy or shadowed dates among them do not move it. The rises are averaged
-over a disc of ``radius`` px (haze is smooth, the day-to-day noise of single pixels is not). With fewer than
-``min_dates`` such dates the test abstains: the single-date class stands (a series of 1-3 dates is never changed).
+*Reference.* For each date and pixel: of the pixel's ``nearest`` other dates in time (within ``window_days``) that the
+single-date mask did not call opaque, the one whose B02 is the median (``quantile``), with its B04 and B11: near in
+time, so that it follows phenology; the median, so that a few hazy or shadowed dates among them do not move it. The
+rises are averaged over a disc of ``radius`` px (haze is smooth, the day-to-day noise of single pixels is not). With
+fewer than ``min_dates`` such dates the test abstains: the single-date class stands (a series of 1-3 dates is never
+changed).
 
 *Raise* (clear to thin): blue rises above the reference by more than ``raise_blue`` (reflectance), at least
 ``blue_red`` times as much as red (haze and thin cloud brighten blue as much as red or more; bare soil after harvest
@@ -45,33 +46,44 @@ CONTEXT = {
 TEMPORAL_BANDS = ("B02", "B04")
 
 
-def reference(values: np.ndarray, candidate: np.ndarray, days: np.ndarray, ctx: dict, dates=None):
-    """(reference, count) for ``dates`` (default: all) of ``values`` (t, n): per pixel, the ``quantile`` (the lower of
-    two neighbours) over the ``nearest`` ``candidate`` dates in time (itself excluded) within ``window_days``, and how
-    many there were."""
+def reference(values: dict, candidate: np.ndarray, days: np.ndarray, ctx: dict, dates=None) -> tuple[dict, np.ndarray]:
+    """({band: reference}, count) for ``dates`` (default: all) of ``values`` (band -> (t, n)): per pixel, the
+    reference date is the one at the ``quantile`` (the lower of two neighbours) of the first band over the ``nearest``
+    ``candidate`` dates in time (itself excluded) within ``window_days``; every band is read on that date (one clear
+    sky, not a mix of dates); count: how many dates there were."""
     dates = range(len(days)) if dates is None else dates
-    ref = np.full((len(dates), values.shape[1]), np.nan, np.float32)
-    count = np.zeros((len(dates), values.shape[1]), np.int32)
-    for k, t in enumerate(dates):
+    n_px, k = candidate.shape[1], int(ctx["nearest"])
+    ref = {b: np.full((len(dates), n_px), np.nan, np.float32) for b in values}
+    count = np.zeros((len(dates), n_px), np.int32)
+    for j, t in enumerate(dates):
         gap = np.abs(np.asarray(days, dtype=np.float64) - days[t])
         gap[t] = np.inf
         near = np.flatnonzero(gap <= ctx["window_days"])
         if not len(near):
             continue
         near = near[np.argsort(gap[near], kind="stable")]
-        use = candidate[near] & (np.cumsum(candidate[near], axis=0) <= ctx["nearest"])
-        v = np.where(use, values[near], np.inf)
-        n = use.sum(axis=0)
-        v.sort(axis=0)
-        pick = np.floor(ctx["quantile"] * np.maximum(n - 1, 0)).astype(int)
-        ref[k] = np.where(n > 0, np.take_along_axis(v, pick[None], axis=0)[0], np.nan)
-        count[k] = n
+        cand = candidate[near]
+        rank = np.cumsum(cand, axis=0, dtype=np.int16)  # 1, 2, ... on each pixel's candidate dates
+        row, col = np.nonzero(cand & (rank <= k))
+        slot = rank[row, col] - 1
+        n = np.minimum(rank[-1], k)
+        pick = np.floor(ctx["quantile"] * np.maximum(n - 1, 0)).astype(np.intp)
+        first = next(iter(values))
+        dated = np.zeros((n_px, k), np.intp)  # per pixel the dates it uses, nearest first
+        dated[col, slot] = near[row]
+        packed = np.full((n_px, k), np.inf, np.float32)
+        packed[col, slot] = values[first][near[row], col]
+        # the reference date: the one at the quantile of the first band; the other bands are read on that date
+        chosen = np.take_along_axis(dated, np.argsort(packed, axis=1)[np.arange(n_px), pick][:, None], axis=1)[:, 0]
+        for b, v in values.items():
+            ref[b][j] = np.where(n > 0, v[chosen, np.arange(n_px)], np.nan)
+        count[j] = n
     return ref, count
 
 
 def _rise(now: np.ndarray, ref: np.ndarray, radius: int) -> np.ndarray:
     """now - ref (dates, y, x), averaged over a disc of ``radius`` px per date."""
-    return np.stack([disc_mean(d, radius) for d in now - ref]) if radius > 0 else now - ref
+    return disc_mean(now - ref, radius, np.float32) if radius > 0 else now - ref
 
 
 def temporal_classes(bands: dict, cloud_class: np.ndarray, days: np.ndarray, ctx: dict | None = None, dates=None):
@@ -85,11 +97,9 @@ def temporal_classes(bands: dict, cloud_class: np.ndarray, days: np.ndarray, ctx
             candidate &= np.isfinite(bands[name])
         shape = cloud_class[dates].shape
         flat = lambda a: a.reshape(len(a), -1)  # noqa: E731
-        rise = {}
-        for name in ("B02", "B04", "B11"):
-            if name in bands:
-                ref, count = reference(flat(bands[name]), flat(candidate), days, c, dates)
-                rise[name] = _rise(bands[name][dates], ref.reshape(shape), int(c["radius"]))
+        names = [b for b in ("B02", "B04", "B11") if b in bands]
+        refs, count = reference({b: flat(bands[b]) for b in names}, flat(candidate), days, c, dates)
+        rise = {b: _rise(bands[b][dates], refs[b].reshape(shape), int(c["radius"])) for b in names}
         now = {name: bands[name][dates] for name in bands}
         cls = cloud_class[dates]
         decide = (count.reshape(shape) >= c["min_dates"]) & np.isfinite(now["B02"]) & np.isfinite(now["B04"])

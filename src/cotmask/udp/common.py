@@ -29,8 +29,9 @@ TEMPORAL_UDF_FILE = "cotmask_temporal_udf.py"
 FRACTIONS_UDF_FILE = "cotmask_fractions_udf.py"
 #: The spectral bands the series chain carries from the input to the temporal test and the shadow UDF.
 CHAIN_BANDS = ("B02", "B03", "B04", "B08", "B11")
-#: The temporal test's apply_neighborhood window (px; no t size: the whole series per call) and overlap.
-TEMPORAL_WINDOW = 256
+#: The temporal test's apply_neighborhood window (px; no t size: the whole series per call): 128 px keeps a call of 146
+#: dates below 300 MiB (benchmarks/series_cost.json).
+TEMPORAL_WINDOW = 128
 #: The consolidation's disc radius (px) by default, chosen on the real labels (evaluation/consolidation_experiment.md),
 #: and its apply_neighborhood window (the overlap is the largest radius allowed).
 SMOOTH_RADIUS, CONSOLIDATE_WINDOW = 4, 1024
