@@ -1,10 +1,12 @@
-"""What a UDP costs per km2 and date: pixels loaded with the shadows' margin, model and shadow CPU-seconds, memory.
+"""What a UDP costs per km2 and date: pixels loaded with the shadows' margin, model, shadow and temporal-test
+CPU-seconds, memory.
 
     python benchmarks/cost_table.py     # writes benchmarks/cost.json and the cost table in docs/cost.md; ~1 min
 
 Measured here, in one run, on one core (threads=1): the cotmask UDF path (``cube_outputs``, the distilled L2A model)
-with onnxruntime and with the numpy engine, and the shadow step, on real pixels (the s2cloudless scene, tiled); a
-backend's executor runs the same code per tile and date. Multiply a row by your area (km2) and number of dates.
+with onnxruntime and with the numpy engine, the shadow step, on real pixels (the s2cloudless scene, tiled), and the
+temporal test (``temporal_cube``) on 12 dates of that scene with a little noise; a backend's executor runs the same
+code per tile and date. Multiply a row by your area (km2) and number of dates.
 """
 
 import json
@@ -18,12 +20,16 @@ import cotmask
 from cotmask.core.bands import S2_BANDS
 from cotmask.core.cube import cube_outputs
 from cotmask.udf.shadow import NEIGHBORHOOD_SIZE, SHADOW_REACH_M, overlap_px, shadow_mask
+from cotmask.udf.temporal import temporal_cube
 from cotmask.udp import PROCESSES
+from cotmask.udp.common import CHAIN_BANDS
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parents[1] / "shared" / "data" / "s2cloudless_1.2.2" / "input_arrays.npz"
 #: The grid each UDP runs on (m): native 10 m, scene screening at its default 60 m.
 GRID_M = {m.PROCESS_ID: (60.0 if m.PROCESS_ID == "cotmask_scene_screening" else 10.0) for m in PROCESSES}
+#: The UDPs that run the temporal test (``temporal``, default true).
+SERIES = {m.PROCESS_ID for m in PROCESSES if "temporal" in {q.name for q in m.parameters()}}
 
 
 def _cpu_seconds(fn) -> float:
@@ -48,6 +54,18 @@ def measure() -> dict:
     band = lambda b: tiled[..., S2_BANDS.index(b)]  # noqa: E731
     seconds = _cpu_seconds(lambda: shadow_mask(band("B03"), band("B08"), band("B11"), cls, 10.0))
     out["shadow_cpu_s_per_mpx"] = seconds / mpx
+    rng = np.random.default_rng(0)
+    part = l2a[:, :512, :512]
+    names = [*CHAIN_BANDS, "cot", "cloud_class"]
+    dates = [part.sel(bands=list(CHAIN_BANDS)).values * rng.normal(1, 0.02) / 1e-4 for _ in range(12)]
+    extra = [np.stack([np.full(part.shape[1:], 0.2), cls[:512, :512]]) for _ in range(12)]
+    t = (np.datetime64("2024-05-01") + 5 * np.arange(12)).astype("datetime64[ns]")
+    series = xr.DataArray(
+        np.concatenate([np.stack(dates), np.stack(extra)], axis=1).astype(np.float32),
+        dims=("t", "bands", "y", "x"),
+        coords={"t": t, "bands": names},
+    )
+    out["temporal_cpu_s_per_mpx_date"] = _cpu_seconds(lambda: temporal_cube(series)) / (12 * 512 * 512 / 1e6)
     return out
 
 
@@ -67,7 +85,8 @@ def table(m: dict) -> list[dict]:
                 "model_cpu_s_numpy": px / 1e6 * m["udf_numpy_cpu_s_per_mpx"],
                 # the shadow window is wider than its output: (size + 2 overlap)^2 / size^2 pixels per output pixel
                 "shadow_cpu_s": px / 1e6 * m["shadow_cpu_s_per_mpx"] * (window / NEIGHBORHOOD_SIZE) ** 2,
-                "shadow_window_input_mib": window**2 * 4 * 4 / 2**20,
+                "temporal_cpu_s": px / 1e6 * m["temporal_cpu_s_per_mpx_date"] * (pid in SERIES),
+                "shadow_window_input_mib": window**2 * 4 * (len(CHAIN_BANDS) + 2) / 2**20,
             }
         )
     return rows
@@ -81,7 +100,8 @@ def markdown(m: dict, rows: list[dict]) -> str:
         "Per km² and date, on one CPU core (`python benchmarks/cost_table.py`, measured on this project's 2-core "
         f"machine: the UDF path {m['udf_onnxruntime_cpu_s_per_mpx']:.2f} CPU-s per million pixels with onnxruntime, "
         f"{m['udf_numpy_cpu_s_per_mpx']:.2f} with the numpy engine; the shadow step "
-        f"{m['shadow_cpu_s_per_mpx']:.2f}). Multiply by area and dates: a 1 000 km² county over a month of 6 "
+        f"{m['shadow_cpu_s_per_mpx']:.2f}; the temporal test {m['temporal_cpu_s_per_mpx_date']:.2f} per million pixels "
+        "and date). Multiply by area and dates: a 1 000 km² county over a month of 6 "
         "acquisitions is 6 000 km² x date. Backends add their own overhead (loading, resampling, Spark).",
         "",
         f"With shadows, every window loads the shadows' reach ({SHADOW_REACH_M / 1000:g} km) beyond it on each side: "
@@ -90,22 +110,25 @@ def markdown(m: dict, rows: list[dict]) -> str:
         "no margin.",
         "",
         "| process | grid | pixels per km² x date | shadow margin per side | model CPU-s (onnxruntime / numpy) | "
-        "shadow CPU-s | shadow window input per date |",
-        "|---|---|---|---|---|---|---|",
+        "shadow CPU-s | temporal CPU-s | shadow window input per date |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| `{r['process']}` | {r['grid_m']:g} m | {r['pixels_per_km2_date']:,.0f} | "
             f"{r['shadow_margin_km_per_side']:.2f} km | {r['model_cpu_s_onnxruntime']:.4f} / "
-            f"{r['model_cpu_s_numpy']:.4f} | {r['shadow_cpu_s']:.4f} | {r['shadow_window_input_mib']:.0f} MiB |"
+            f"{r['model_cpu_s_numpy']:.4f} | {r['shadow_cpu_s']:.4f} | {r['temporal_cpu_s']:.4f} | "
+            f"{r['shadow_window_input_mib']:.0f} MiB |"
         )
     lines += [
         "",
         "Memory per UDF call: the cotmask UDF holds its input tile, four float32 output bands (16 bytes a pixel) and "
         "the chunks in flight (benchmarks/results.md: a full 10980² tile 1.9 GiB above its input); the shadow UDF one "
-        "window of four float32 bands (last column). Each graph runs the cotmask UDF once per pixel and date in the "
-        "local engine; whether a geotrellis backend recomputes a cube that two later steps read is open "
-        "(openeo-geopyspark-driver issue 986).",
+        "window of the chain's seven float32 bands (last column); the temporal UDF a 144 x 144 px window with every "
+        "date: 24 MiB for 12 dates, 286 MiB for 146 (benchmarks/series_cost.json). Each graph reads the cotmask UDF's "
+        "result through one chain of single consumers, so a geotrellis backend, which persists nothing that two "
+        "steps read (openeo-geopyspark-driver issue 986), runs the model once per pixel and date "
+        "(tests/test_compute_once.py).",
     ]
     return "\n".join(lines) + "\n"
 

@@ -164,3 +164,22 @@ def test_readme_cost_line_is_the_cost_file() -> None:
         round(row["model_cpu_s_numpy"], 4),
     )
     assert f"{row['shadow_margin_km_per_side']:.2f} km of margin per side" in readme
+    temporal = max(r["temporal_cpu_s"] for r in json.loads((ROOT / "benchmarks" / "cost.json").read_text())["rows"])
+    assert f"{temporal:.4f} for the temporal test" in readme
+
+
+def test_readme_temporal_figures_are_the_evaluation_file() -> None:
+    """The temporal test's recall and clear-date flags in the README are evaluation/temporal_experiment.json's."""
+    import statistics
+
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    result = json.loads((ROOT / "evaluation" / "temporal_experiment.json").read_text())
+    m = re.search(r"it finds (\d+)% of haze .*?\(single-date masking (\d+)%\) and flags at most ([\d.]+)%", readme)
+    mean = lambda k: statistics.mean(r[k] for r in result["injected"])  # noqa: E731
+    clear = max(r["temporal"] for r in result["clear_dates"])
+    assert m and (int(m.group(1)), int(m.group(2))) == (
+        round(100 * mean("temporal")),
+        round(100 * mean("consolidated")),
+    )
+    assert float(m.group(3)) == round(100 * clear, 1)
+    assert result["figure_date"] in readme

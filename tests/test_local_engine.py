@@ -125,6 +125,21 @@ def test_if_on_cubes_returns_a_bare_array() -> None:
     assert _WRAPPERS["if"](value=True, accept=a, reject=a * 0) is a
 
 
+def test_mask_polygon_fails_on_a_numpy_backed_cube() -> None:
+    """openeo-processes-dask: mask_polygon reads ``data.chunks`` (None for a numpy-backed cube such as a UDF's output)
+    and fails with a TypeError. Patch: _mask_polygon (chunks the cube first)."""
+    polygon = {"type": "Polygon", "coordinates": [[[0, 0], [2, 0], [2, 2], [0, 2], [0, 0]]]}
+    da = xr.DataArray(
+        np.ones((1, 4, 4), np.float32),
+        dims=("bands", "y", "x"),
+        coords={"bands": ["B04"], "y": np.arange(4.0)[::-1], "x": np.arange(4.0)},
+    ).rio.write_crs("EPSG:4326")
+    with pytest.raises(TypeError, match="not subscriptable"):
+        _ORIGINAL_OR_ENGINE("mask_polygon")(data=da, mask=polygon)
+    out = _WRAPPERS["mask_polygon"](data=da, mask=polygon).compute()
+    assert np.isfinite(out.values).any() and np.isnan(out.values).any()
+
+
 def test_rename_labels_to_the_same_labels_raises() -> None:
     """openeo-processes-dask raises LabelExists when renaming labels to themselves (spec-conformant); geotrellis
     backends just set them, and the harness keeps the UDF's labels after apply_dimension as geopyspark does.
