@@ -1,7 +1,7 @@
 """What a UDP costs per km2 and date: pixels loaded with the shadows' margin, model, shadow and temporal-test
 CPU-seconds, memory.
 
-    python benchmarks/cost_table.py     # writes benchmarks/cost.json and the cost table in docs/cost.md; ~1 min
+    python benchmarks/cost_table.py     # writes benchmarks/cost.json, the table in docs/cost.md, records/; ~1 min
 
 Measured here, in one run, on one core (threads=1): the cotmask UDF path (``cube_outputs``, the distilled L2A model)
 with onnxruntime and with the numpy engine, the shadow step, on real pixels (the s2cloudless scene, tiled), and the
@@ -21,7 +21,7 @@ from cotmask.core.bands import S2_BANDS
 from cotmask.core.cube import cube_outputs
 from cotmask.udf.shadow import NEIGHBORHOOD_SIZE, SHADOW_REACH_M, overlap_px, shadow_mask
 from cotmask.udf.temporal import temporal_cube
-from cotmask.udp import PROCESSES
+from cotmask.udp import PROCESSES, RECORDS_DIR, render_record
 from cotmask.udp.common import CHAIN_BANDS
 
 HERE = Path(__file__).resolve().parent
@@ -139,7 +139,10 @@ def main() -> None:
     rows = table(m)
     (HERE / "cost.json").write_text(json.dumps({"measured": m, "rows": rows}, indent=1) + "\n")
     (HERE.parent / "docs" / "cost.md").write_text(markdown(m, rows))
+    for module in PROCESSES:  # the catalogue records state these figures (cost_estimate, cost_unit)
+        (RECORDS_DIR / f"{module.PROCESS_ID}.json").write_text(render_record(module))
     print(markdown(m, rows))
+    print("wrote benchmarks/cost.json, docs/cost.md and records/*.json; update the README's cost line")
 
 
 if __name__ == "__main__":

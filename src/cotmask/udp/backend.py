@@ -57,17 +57,23 @@ MAX_REQUEST_BYTES = 2 * 1024 * 1024
 REQUEST_OVERHEAD_BYTES = 16 * 1024
 
 
-def _parameter_reads(value) -> list[str]:
-    """``from_parameter`` names in an argument value, not descending into nested callbacks."""
+def _references(value, key: str) -> list[str]:
+    """The ``key`` ("from_parameter" or "from_node") references in an argument value, not descending into
+    nested callbacks."""
     if isinstance(value, dict):
-        if "from_parameter" in value:
-            return [value["from_parameter"]]
+        if key in value:
+            return [value[key]]
         if "process_graph" in value:
             return []
-        return [name for v in value.values() for name in _parameter_reads(v)]
+        return [name for v in value.values() for name in _references(v, key)]
     if isinstance(value, list):
-        return [name for v in value for name in _parameter_reads(v)]
+        return [name for v in value for name in _references(v, key)]
     return []
+
+
+def _parameter_reads(value) -> list[str]:
+    """``from_parameter`` names in an argument value, not descending into nested callbacks."""
+    return _references(value, "from_parameter")
 
 
 def _callbacks(arguments: dict):
@@ -121,15 +127,7 @@ def callback_problems(udp: dict) -> list[str]:
 
 def _node_refs(value) -> list[str]:
     """``from_node`` ids in a top-level argument value, not descending into callbacks."""
-    if isinstance(value, dict):
-        if "from_node" in value:
-            return [value["from_node"]]
-        if "process_graph" in value:
-            return []
-        return [ref for v in value.values() for ref in _node_refs(v)]
-    if isinstance(value, list):
-        return [ref for v in value for ref in _node_refs(v)]
-    return []
+    return _references(value, "from_node")
 
 
 def _value(value, graph: dict, arguments: dict):
@@ -155,33 +153,25 @@ def recomputed_nodes(udp: dict, arguments: dict, model_udf: str = "cloud optical
     import json
 
     graph = udp["process_graph"]
+
+    def inputs(node_id: str) -> tuple[list[str], list[str]]:
+        """(cubes the node reads, the scalars of an if's condition): an if reads only its chosen branch."""
+        args = graph[node_id]["arguments"]
+        if graph[node_id]["process_id"] != "if":
+            return _node_refs(args), []
+        chosen = args["accept"] if _value(args["value"], graph, arguments) else args["reject"]
+        return _node_refs(chosen), _node_refs(args["value"])
+
     active: set[str] = set()
-
-    def visit(node_id: str) -> None:
-        if node_id in active:
-            return
-        active.add(node_id)
-        node = graph[node_id]
-        args = node["arguments"]
-        if node["process_id"] == "if":
-            chosen = args["accept"] if _value(args["value"], graph, arguments) else args["reject"]
-            refs = _node_refs(args["value"]) + _node_refs(chosen)
-        else:
-            refs = _node_refs(args)
-        for ref in refs:
-            visit(ref)
-
-    visit(next(k for k, n in graph.items() if n.get("result")))
+    todo = [next(k for k, n in graph.items() if n.get("result"))]
+    while todo:
+        node_id = todo.pop()
+        if node_id not in active:
+            active.add(node_id)
+            todo += [ref for refs in inputs(node_id) for ref in refs]
     consumers: dict[str, int] = {}
     for node_id in active:
-        node = graph[node_id]
-        args = node["arguments"]
-        if node["process_id"] == "if":
-            chosen = args["accept"] if _value(args["value"], graph, arguments) else args["reject"]
-            refs = _node_refs(chosen)
-        else:
-            refs = _node_refs(args)
-        for ref in set(refs):
+        for ref in set(inputs(node_id)[0]):
             consumers[ref] = consumers.get(ref, 0) + 1
     model = [k for k in active if model_udf in json.dumps(graph[k]["arguments"].get("process", ""))]
     downstream, todo = set(model), list(model)

@@ -4,7 +4,10 @@
 record against the schema's requirements (``RECORD_RULES`` in tests/test_records.py).
 """
 
+import json
 from types import ModuleType
+
+from ..core.shipped import REPO
 
 #: The APEx platform record of CDSE's openEO federation (the schema requires a platform_catalog URL).
 PLATFORM = (
@@ -16,6 +19,25 @@ BACKEND = "https://openeo.dataspace.copernicus.eu"
 CREATED = "2026-11-25T00:00:00Z"
 KEYWORDS = ["Sentinel-2", "Vegetation", "Land Use/Land Cover Classification"]
 FORMATS = {"cotmask_scene_screening": [{"name": "JSON"}, {"name": "CSV"}, {"name": "Parquet"}]}
+
+
+#: Where ``benchmarks/cost_table.py`` writes its measurements (a checkout's; absent in an installed wheel).
+COST_FILE = REPO / "benchmarks" / "cost.json"
+
+
+def cost(process_id: str) -> tuple[float, str]:
+    """(estimate, unit) for the record: CPU-seconds per km² and date on one core (model with onnxruntime, shadows,
+    temporal test) from ``COST_FILE``; no platform credits are measured here (no backend account)."""
+    if not COST_FILE.is_file():
+        return 0.0, "not measured (run benchmarks/cost_table.py in a checkout)"
+    row = next(r for r in json.loads(COST_FILE.read_text())["rows"] if r["process"] == process_id)
+    seconds = row["model_cpu_s_onnxruntime"] + row["shadow_cpu_s"] + row.get("temporal_cpu_s", 0.0)
+    unit = (
+        f"CPU-seconds per km² and date on one core at {row['grid_m']:g} m (model with onnxruntime, shadows, temporal "
+        f"test; measured locally, benchmarks/cost.json; with shadows each window also loads "
+        f"{row['shadow_margin_km_per_side']:.2f} km of margin per side); not platform credits"
+    )
+    return round(seconds, 4), unit
 
 
 def record(module: ModuleType, udp_url: str) -> dict:
@@ -38,8 +60,8 @@ def record(module: ModuleType, udp_url: str) -> dict:
             "distilled from an ensemble trained on physically based synthetic Sentinel-2 data (model card: "
             "models/README.md); thin cloud and haze that the Scene Classification Layer misses are "
             "flagged as class 1.",
-            "cost_estimate": 0,
-            "cost_unit": "platform credits per km²",
+            "cost_estimate": cost(pid)[0],
+            "cost_unit": cost(pid)[1],
             "keywords": KEYWORDS,
             "language": {"code": "en-US", "name": "English (United States)"},
             "languages": [{"code": "en-US", "name": "English (United States)"}],
