@@ -42,6 +42,10 @@ def test_soil_snow_and_small_rises_are_not_raised() -> None:
     bands["B02"][9] += CONTEXT["raise_blue"][0] * 0.6  # within the day-to-day noise the threshold allows
     out = temporal_classes(bands, cls, days)
     assert (out[[3, 6, 9]] == 0).all()
+    dark = {k: v.copy() for k, v in bands.items()}  # snow under a dark conifer canopy: SWIR 0.09 -> 0.05
+    dark["B11"][:] = 0.09
+    dark["B11"][6] = 0.05
+    assert (temporal_classes(dark, cls, days)[6] == 0).all()
 
 
 def test_thin_surface_is_lowered_only_where_the_network_called_it() -> None:

@@ -13,7 +13,8 @@ changed).
 
 *Raise* (clear to thin): blue rises above the reference by more than ``raise_blue`` (reflectance), at least
 ``blue_red`` times as much as red (haze and thin cloud brighten blue as much as red or more; bare soil after harvest
-brightens red more), and SWIR does not fall by more than ``swir_drop`` (snow darkens B11, ice cloud does not). This is
+brightens red more), and SWIR does not fall by more than the share ``swir_drop`` of its reference (snow darkens B11,
+also over dark forest; haze and ice cloud do not). This is
 how it overrides the snow test where a bright, dry-SWIR ice cloud passed for snow on a single date.
 
 *Lower* (thin to clear): blue lies within ``lower_blue`` of the reference, i.e. the date is no brighter in blue than
@@ -33,10 +34,10 @@ CONTEXT = {
     "nearest": (6, "the reference is made of the pixel's this many nearest not-opaque dates"),
     "quantile": (0.5, "the reference is this quantile of those dates' reflectance"),
     "min_dates": (3, "fewest such dates for the test to decide (else the single-date class stands)"),
-    "radius": (4, "disc radius (px) over which the rises are averaged before the tests (haze is smooth, noise is not)"),
+    "radius": (6, "disc radius (px) over which the rises are averaged before the tests (haze is smooth, noise is not)"),
     "raise_blue": (0.02, "B02 rise over the reference (reflectance) from which a clear date is thin"),
-    "blue_red": (0.7, "the B02 rise must be at least this times the B04 rise (haze, not bare soil)"),
-    "swir_drop": (0.05, "no raise where B11 falls below its reference by more than this (snow)"),
+    "blue_red": (0.6, "the B02 rise must be at least this times the B04 rise (haze, not bare soil)"),
+    "swir_drop": (0.25, "no raise where B11 falls by more than this share of its reference (snow)"),
     "lower_blue": (0.01, "a thin date whose B02 is within this of its reference is clear (its surface)"),
     "thin_threshold": (0.75, "COT from which the network calls a pixel thin (the graph's thin_threshold)"),
     "scale": (0.0001, "reflectance = (DN + offset) * scale; 1 for reflectance input"),
@@ -105,8 +106,8 @@ def temporal_classes(bands: dict, cloud_class: np.ndarray, days: np.ndarray, ctx
         decide = (count.reshape(shape) >= c["min_dates"]) & np.isfinite(now["B02"]) & np.isfinite(now["B04"])
         d02, d04 = rise["B02"], rise["B04"]
         up = decide & (cls == 0) & (d02 > c["raise_blue"]) & (d02 >= c["blue_red"] * d04)
-        if "B11" in rise:
-            up &= ~(rise["B11"] < -c["swir_drop"])
+        if "B11" in rise:  # snow darkens SWIR by a large share of what the ground reflects there; haze and cloud do not
+            up &= ~(rise["B11"] < -c["swir_drop"] * refs["B11"].reshape(shape))
         down = decide & (cls == 1) & (d02 < c["lower_blue"])
         if "cot" in now:
             down &= now["cot"] >= c["thin_threshold"]
