@@ -23,8 +23,12 @@ from cotmask.core.bands import DEFAULT_MODEL, MODEL_KINDS, S2_BANDS
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from peers import ukis_classes  # noqa: E402
+from peers import s2cloudless_probability, ukis_classes  # noqa: E402
 from run_evaluation import DEFAULT_DATA, cot_of, s2cloudless_probs, threshold_baseline  # noqa: E402
+
+from cotmask.core.rules import rule_masks  # noqa: E402
+from cotmask.udf.consolidate import consolidate  # noqa: E402
+from cotmask.udp.common import SMOOTH_RADIUS  # noqa: E402
 
 UKIS_BANDS = ("B02", "B03", "B04", "B08", "B11", "B12")
 LABELS = HERE / "labels" / "real_scene_labels.json"
@@ -66,11 +70,31 @@ def flagged(toa: np.ndarray, bands: tuple[str, ...]) -> dict[str, np.ndarray]:
         for kind in MODEL_KINDS:
             model = cotmask.load_model("L1C", kind)
             x = toa[..., [bands.index(b) for b in model.bands]].reshape(-1, len(model.bands))
-            out[f"cotmask L1C {kind}"] = (cotmask.predict(x, "L1C", kind)["cloud_class"] >= 1).reshape(toa.shape[:2])
+            res = cotmask.predict(x, "L1C", kind)
+            out[f"cotmask L1C {kind}"] = (res["cloud_class"] >= 1).reshape(toa.shape[:2])
+            if kind == DEFAULT_MODEL:  # what the graphs compute by default: the classes consolidated over a disc
+                th = model.thresholds
+                cot, cls = (res[k].reshape(toa.shape[:2]) for k in ("cot", "cloud_class"))
+                clear, cloud = rule_masks(x, model.bands, res["cot"])  # as the graph's UDF finds them in the bands
+                smoothed = consolidate(cot, cls, th["thin"], th["opaque"], SMOOTH_RADIUS, clear, cloud)
+                out[f"cotmask L1C {kind}, graph default (smooth {SMOOTH_RADIUS})"] = smoothed >= 1
         out["s2cloudless (p > 0.4)"] = s2cloudless_probs(toa[None])[0] > 0.4
+        out["s2cloudless as it ships (average 4, dilation 2)"] = s2cloudless_masks(toa)
     out["threshold rule"] = threshold_baseline(toa, bands)
     out["ukis-csmask (6 bands)"] = ukis_classes(toa[..., [bands.index(b) for b in UKIS_BANDS]]) == 1
     return out
+
+
+def s2cloudless_masks(toa: np.ndarray) -> np.ndarray:
+    """s2cloudless's mask as its detector makes it by default: probability > 0.4 averaged over 4 px, dilated by 2."""
+    prob = s2cloudless_probability(toa[None])[0]
+    from s2cloudless import S2PixelCloudDetector
+
+    return (
+        S2PixelCloudDetector(threshold=0.4, average_over=4, dilation_size=2, all_bands=True)
+        .get_mask_from_prob(prob[None])[0]
+        .astype(bool)
+    )
 
 
 def evaluate(

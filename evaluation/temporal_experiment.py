@@ -30,6 +30,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from cotmask.core.bands import S2_BANDS  # noqa: E402
+from cotmask.core.rules import rule_masks  # noqa: E402
 from cotmask.core.shipped import load_model, predict  # noqa: E402
 from cotmask.samples.synthetic import haze_or_cloud  # noqa: E402
 from cotmask.udf.consolidate import consolidate  # noqa: E402
@@ -122,12 +123,19 @@ def single_date(s: Series, refl: np.ndarray | None = None) -> tuple[np.ndarray, 
     return cot.reshape(shape), cls.reshape(shape)
 
 
-def consolidated(cot: np.ndarray, cls: np.ndarray, s: Series) -> np.ndarray:
-    """The graphs' default spatial consolidation (smooth 4) per date."""
+def consolidated(cot: np.ndarray, cls: np.ndarray, s: Series, refl: np.ndarray | None = None) -> np.ndarray:
+    """The graphs' default spatial consolidation (smooth 4) per date of ``refl`` (default: the series'), the physics
+    rules found in the bands as the graph's UDF finds them."""
     if s.kind is None:
         return cls
+    refl = s.refl if refl is None else refl
     th = load_model(s.level, s.kind).thresholds
-    return np.stack([consolidate(c, k, th["thin"], th["opaque"], SMOOTH) for c, k in zip(cot, cls)])
+    out = []
+    for c, k, date in zip(cot, cls, refl):
+        rows = np.moveaxis(date, 0, -1).reshape(-1, len(s.bands))
+        clear, cloud = rule_masks(rows, s.bands, c.reshape(-1))
+        out.append(consolidate(c, k, th["thin"], th["opaque"], SMOOTH, clear, cloud))
+    return np.stack(out)
 
 
 def temporal(s: Series, cot: np.ndarray, cls: np.ndarray, refl: np.ndarray | None = None, dates=None, **ctx):
@@ -152,7 +160,7 @@ def s2cloudless(s: Series, refl: np.ndarray | None = None) -> np.ndarray | None:
 def methods(s: Series, refl: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Cloudy (>= thin) flags (t, y, x) as floats with NaN nodata, per method."""
     cot, cls = single_date(s, refl)
-    cons = consolidated(cot, cls, s)
+    cons = consolidated(cot, cls, s, refl)
     out = {"single-date": cls, "consolidated": cons, "temporal": temporal(s, cot, cons, refl)}
     peer = s2cloudless(s, refl)
     if peer is not None:
@@ -179,7 +187,7 @@ def recall_on_injected(s: Series, **ctx) -> pd.DataFrame:
         for t in np.flatnonzero(s.clear):
             refl = injected(s, t, kind, amount)
             cot, cls = single_date(s, refl[[t]])
-            cons = consolidated(cot, cls, s)
+            cons = consolidated(cot, cls, s, refl[[t]])
             cot_all, cons_all = cot0.copy(), cons0.copy()
             cot_all[t], cons_all[t] = cot[0], cons[0]
             flags = {"single-date": cls[0], "consolidated": cons[0]}

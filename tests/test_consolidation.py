@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from cotmask.udf.consolidate import MAX_RADIUS, consolidate, disc_mean
+from cotmask.udf.consolidate import MAX_RADIUS, consolidate
+from cotmask.udf.disc import disc_mean
 from cotmask.udp import check_arguments
 
 
@@ -60,3 +61,26 @@ def test_smooth_is_checked() -> None:
     with pytest.raises(ValueError, match="smooth must be an integer radius"):
         check_arguments("cotmask_cloud_mask", smooth=MAX_RADIUS + 1)
     assert check_arguments("cotmask_cloud_mask", smooth=0)["smooth"] == 0
+
+
+def test_the_cirrus_floor_holds_where_the_network_said_thin_too() -> None:
+    """Given the spectral bands, the consolidation applies the rules themselves: a lone pixel over the cirrus floor
+    stays thin even where its own COT was thin already (before: smoothed away with its clear neighbours)."""
+    import xarray as xr
+
+    from cotmask.udf.consolidate import CONTEXT, consolidate_cube
+
+    shape = (21, 21)
+    cot = np.full(shape, 0.2, np.float32)
+    cot[10, 10] = 0.9  # the network's own thin call, on a pixel whose B10 also reads cirrus
+    cls = (cot >= 0.75).astype(np.float32)
+    dn = {"B03": 500.0, "B08": 3000.0, "B11": 2000.0, "B10": 10.0}
+    planes = {b: np.full(shape, v, np.float32) for b, v in dn.items()}
+    planes["B10"][10, 10] = 200.0  # 0.02 TOA >= the floor
+    names = [*planes, "cot", "cloud_class"]
+    cube = xr.DataArray(np.stack([*planes.values(), cot, cls]), dims=("bands", "y", "x"), coords={"bands": names})
+    context = {k: v[0] for k, v in CONTEXT.items()}
+    out = consolidate_cube(cube, context).sel(bands="cloud_class").values
+    assert out[10, 10] == 1 and (np.delete(out.ravel(), 10 * 21 + 10) == 0).all()
+    without = consolidate_cube(cube.drop_sel(bands="B10"), context).sel(bands="cloud_class").values
+    assert without[10, 10] == 0  # no B10: nothing says cirrus, the neighbours win

@@ -80,8 +80,8 @@ def test_generated_udf_reads_top_down(name: str) -> None:
         keys = __import__(f"cotmask.udf.{name[:-3]}", fromlist=["CONTEXT"]).CONTEXT
     if name == "cotmask_fractions_udf.py":
         keys = __import__("cotmask.udf.cotmask_fractions_udf", fromlist=["CONTEXT"]).CONTEXT
-    if name == "cotmask_temporal_udf.py":
-        keys = __import__("cotmask.udf.temporal", fromlist=["CONTEXT"]).CONTEXT
+    if name in ("cotmask_temporal_udf.py", "cotmask_consolidate_udf.py"):
+        keys = __import__(f"cotmask.udf.{name.split('_')[1]}", fromlist=["CONTEXT"]).CONTEXT
     assert all(re.search(rf"^  {k}\s", header, re.M) for k in keys), header
     if not UDF_FILES[name].models:  # no model: no engine, no model class, no onnxruntime
         assert "onnxruntime" not in text.split('"""', 2)[2] and "class Model" not in text and "NumpyGraph" not in text
@@ -153,6 +153,15 @@ def test_readme_figures_are_the_results_files() -> None:
     expect = [shares[c, m_] for c in ("clear", "bright_surface") for m_ in ("cotmask L1C distilled", s2c)]
     for got, share in zip(m.groups(), expect):
         assert float(got) == round(100 * share, 1), (got, share)
+    m = re.search(
+        r"consolidation \(smooth 4\) it flags (\d+) % of the haze, ([\d.]+) % of clear land and ([\d.]+) % of bright "
+        r"ground; s2cloudless as it ships \(averaged and dilated\) (\d+) %, ([\d.]+) % and ([\d.]+) %",
+        readme,
+    )
+    graph, ships = "cotmask L1C distilled, graph default (smooth 4)", "s2cloudless as it ships (average 4, dilation 2)"
+    expect = [shares[c, m_] for m_ in (graph, ships) for c in ("haze_thin", "clear", "bright_surface")]
+    for got, share in zip(m.groups(), expect):
+        assert float(got) == round(100 * share, 0 if "." not in got else 1), (got, share)
 
 
 def test_readme_cost_line_is_the_cost_file() -> None:

@@ -155,11 +155,11 @@ UDF_FILES: dict[str, UdfFile] = {
         "spatial consolidation of cotmask's classes (COT averaged over a disc before the thresholds).",
         'cube.apply_neighborhood(process=openeo.UDF.from_file("{name}", context={{"radius": 4}}), size=..., '
         "overlap=...): overlap cotmask.udf.consolidate.MAX_RADIUS px",
-        "the cotmask bands (cot and cloud_class at least)",
+        "the cotmask bands (cot and cloud_class at least) and the loaded bands (the rules read B03, B08, B11, B10)",
         "the same bands, cloud_class consolidated",
-        ("udf/consolidate.py",),
+        ("core/bands.py", "core/rules.py", "udf/disc.py", "udf/consolidate.py"),
         "udf/cotmask_consolidate_udf.py",
-        _entry_context("cotmask_consolidate_udf"),
+        _entry_context("consolidate"),
     ),
     "cotmask_temporal_udf.py": UdfFile(
         "multi-temporal cloud and haze test (each date against the pixel's own clear-sky history).",
@@ -167,7 +167,7 @@ UDF_FILES: dict[str, UdfFile] = {
         "overlap=...): overlap cotmask.udf.consolidate.MAX_RADIUS px, the whole series per call",
         "a series (t, bands, y, x) with B02, B04 (DN), cloud_class (cotmask's); B11 and B10 used where present",
         "the same cube, cloud_class after the temporal test (clear raised to thin, thin lowered to clear)",
-        ("udf/consolidate.py", "udf/temporal.py"),
+        ("udf/disc.py", "udf/temporal.py"),
         "udf/cotmask_temporal_udf.py",
         _entry_context("temporal"),
     ),

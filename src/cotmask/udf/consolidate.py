@@ -10,42 +10,41 @@ and bright ground by about a sixth (evaluation/consolidation_experiment.md).
 import numpy as np
 import xarray as xr
 
+from ..core.bands import DN_SCALE, dn_to_reflectance  # udf_build: drop
+from ..core.rules import CIRRUS_FLOOR, rule_masks  # udf_build: drop
+from .disc import disc_mean  # udf_build: drop
+
 #: The largest disc radius (px) the graphs allow: their apply_neighborhood overlap.
 MAX_RADIUS = 8
+#: Context key -> (default, meaning).
+CONTEXT = {
+    "radius": (4, "disc radius (px) over which COT is averaged before the thresholds; 0: pixel by pixel"),
+    "thin_threshold": (0.75, "COT from which a pixel is thin cloud (the graph's thin_threshold)"),
+    "opaque_threshold": (1.25, "COT from which a pixel is opaque cloud (the graph's opaque_threshold)"),
+    "scale": (DN_SCALE, "reflectance = (DN + offset) * scale of the spectral bands the rules read"),
+    "offset": (0, "DN offset (-1000 for raw ESA products of baseline >= 04.00)"),
+    "snow_test": (True, "the snow test decides pixel by pixel (as in the cotmask UDF)"),
+    "cirrus_floor": (
+        CIRRUS_FLOOR,
+        "L1C: B10 from which a pixel stays at least thin; null: off (as in the cotmask UDF)",
+    ),
+}
 
 
-def _disc(radius: int) -> np.ndarray:
-    y, x = np.mgrid[-radius : radius + 1, -radius : radius + 1]
-    return x * x + y * y <= radius * radius
-
-
-def disc_mean(values: np.ndarray, radius: int, dtype: type = np.float64) -> np.ndarray:
-    """NaN-aware mean of ``values`` (..., y, x) over a disc of ``radius`` px around each pixel, per leading index
-    (edges: the pixels there are); NaN stays NaN. The disc is summed row by row from running sums along x (two
-    look-ups per disc row instead of one addition per disc pixel), in ``dtype``."""
-    if radius <= 0:
-        return values.astype(np.float32)
-    ok = np.isfinite(values)
-    lead = [(0, 0)] * (values.ndim - 2)
-    pad = [*lead, (radius, radius), (radius + 1, radius)]  # one more column in front: running sums start at 0
-    run_v = np.cumsum(np.pad(np.where(ok, values, 0.0).astype(dtype), pad), axis=-1)
-    run_n = np.cumsum(np.pad(ok.astype(dtype), pad), axis=-1)
-    total, count = np.zeros(values.shape, dtype), np.zeros(values.shape, dtype)
-    h, w = values.shape[-2:]
-    for dy in range(-radius, radius + 1):
-        half = int(np.sqrt(radius * radius - dy * dy))  # the disc's half-width in this row
-        rows = slice(radius + dy, radius + dy + h)
-        hi, lo = slice(radius + 1 + half, radius + 1 + half + w), slice(radius - half, radius - half + w)
-        total += run_v[..., rows, hi] - run_v[..., rows, lo]
-        count += run_n[..., rows, hi] - run_n[..., rows, lo]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(ok, total / np.round(count), np.nan).astype(np.float32)
-
-
-def consolidate(cot: np.ndarray, cloud_class: np.ndarray, thin: float, opaque: float, radius: int) -> np.ndarray:
-    """Classes (0 clear, 1 thin, 2 opaque, NaN nodata) from COT averaged over a disc of ``radius`` px. Where the
-    pixel-wise class was set by a physics rule (snow: clear although COT >= thin; cirrus floor: at least thin
-    although COT < thin) the rule still decides."""
+def consolidate(
+    cot: np.ndarray,
+    cloud_class: np.ndarray,
+    thin: float,
+    opaque: float,
+    radius: int,
+    clear: np.ndarray | None = None,
+    cloud: np.ndarray | None = None,
+) -> np.ndarray:
+    """Classes (0 clear, 1 thin, 2 opaque, NaN nodata) from COT averaged over a disc of ``radius`` px; the physics
+    rules still decide pixel by pixel: ``clear`` (the snow test) and ``cloud`` (the cirrus floor) as ``rule_masks``
+    gives them from the bands. Without them, the rules are read off the pixel-wise classes where they contradict the
+    COT (snow: clear although COT >= thin; cirrus floor: at least thin although COT < thin), which misses floor pixels
+    whose own COT was thin already."""
     if not 0 <= radius <= MAX_RADIUS:
         raise ValueError(f"smooth radius must be within [0, {MAX_RADIUS}] px, got {radius}")
     if not thin < opaque:
@@ -53,17 +52,34 @@ def consolidate(cot: np.ndarray, cloud_class: np.ndarray, thin: float, opaque: f
     smooth = disc_mean(cot, int(radius))
     cls = (smooth >= thin).astype(np.float32) + (smooth >= opaque)
     with np.errstate(invalid="ignore"):
-        snow = (cloud_class == 0) & (cot >= thin)
-        cirrus = (cloud_class >= 1) & (cot < thin)
+        snow = (cloud_class == 0) & (cot >= thin) if clear is None else np.asarray(clear).reshape(cot.shape)
+        cirrus = (cloud_class >= 1) & (cot < thin) if cloud is None else np.asarray(cloud).reshape(cot.shape)
     cls[snow] = 0
     cls[cirrus] = np.maximum(cls[cirrus], 1)
     cls[~np.isfinite(cloud_class) | ~np.isfinite(cot)] = np.nan
     return cls
 
 
+def _rules(window, labels: list, context: dict, cot: np.ndarray):
+    """(clear, cloud) rule masks of one window (bands, y, x) from its spectral bands (DN with context ``scale`` and
+    ``offset``), or (None, None) where the cube lacks B03, B08 or B11."""
+    spectral = [b for b in labels if b in ("B03", "B08", "B10", "B11")]
+    if not {"B03", "B08", "B11"} <= set(spectral):
+        return None, None
+    refl = np.stack(
+        [dn_to_reflectance(window[labels.index(b)], context["scale"], context["offset"]) for b in spectral], axis=-1
+    ).reshape(-1, len(spectral))
+    floor = context["cirrus_floor"]
+    return rule_masks(
+        refl, spectral, cot.reshape(-1), bool(context["snow_test"]), None if floor is None else float(floor)
+    )
+
+
 def consolidate_cube(cube: xr.DataArray, context: dict) -> xr.DataArray:
     """The cube's ``cloud_class`` band replaced by the consolidated classes (bands ``cot`` and ``cloud_class`` needed;
-    dims (..., bands, y, x)); context ``radius`` (px), ``thin_threshold``, ``opaque_threshold``."""
+    with B03, B08, B11 (and B10) the physics rules are computed from them; dims (..., bands, y, x)); context
+    ``radius`` (px), ``thin_threshold``, ``opaque_threshold``, ``scale``, ``offset``, ``snow_test``,
+    ``cirrus_floor``."""
     bdim = next((str(d) for d in cube.dims if str(d).lower() in ("bands", "band")), None)
     if bdim is None or "y" not in cube.dims or "x" not in cube.dims:
         raise ValueError(f"consolidation needs a cube with dims bands, y, x (got {list(cube.dims)})")
@@ -74,11 +90,15 @@ def consolidate_cube(cube: xr.DataArray, context: dict) -> xr.DataArray:
     out = cube.values.astype(np.float32)
     i_cot, i_cls = labels.index("cot"), labels.index("cloud_class")
     for idx in np.ndindex(*out.shape[:-3]):
-        out[idx][i_cls] = consolidate(
-            out[idx][i_cot],
-            out[idx][i_cls],
+        window = out[idx]
+        clear, cloud = _rules(window, labels, context, window[i_cot])
+        window[i_cls] = consolidate(
+            window[i_cot],
+            window[i_cls],
             float(context["thin_threshold"]),
             float(context["opaque_threshold"]),
             int(context.get("radius", 0)),
+            clear,
+            cloud,
         )
     return cube.copy(data=out)

@@ -2,14 +2,7 @@
 
 import xarray as xr
 
-from .consolidate import consolidate_cube  # udf_build: drop
-
-#: Context key -> (default, meaning).
-CONTEXT = {
-    "radius": (4, "disc radius (px) over which COT is averaged before the thresholds; 0: pixel by pixel"),
-    "thin_threshold": (0.75, "COT from which a pixel is thin cloud (the graph's thin_threshold)"),
-    "opaque_threshold": (1.25, "COT from which a pixel is opaque cloud (the graph's opaque_threshold)"),
-}
+from .consolidate import CONTEXT, consolidate_cube  # udf_build: drop
 
 
 def apply_datacube(cube: xr.DataArray, context: dict) -> xr.DataArray:

@@ -26,7 +26,7 @@ barely brightens blue) or the spatial consolidation did. Opaque is never lowered
 import numpy as np
 import xarray as xr
 
-from .consolidate import disc_mean  # udf_build: drop
+from .disc import disc_mean  # udf_build: drop
 
 #: Context key -> (default, meaning); the defaults were chosen on the real series (evaluation/temporal_experiment.md).
 CONTEXT = {

@@ -225,9 +225,11 @@ def cot_bands(cube: DataCube, p: dict) -> DataCube:
     """The cotmask UDF on ``cube`` with the UDP's model parameters as its context, its classes consolidated over a
     disc of ``smooth`` px (a top-level ``if``: none when 0)."""
     mask = apply_cotmask(cube, {k: p[k] for k in CONTEXT_PARAMETERS})
-    context = {"radius": p["smooth"], "thin_threshold": p["thin_threshold"], "opaque_threshold": p["opaque_threshold"]}
-    smoothed = neighborhood(mask, CONSOLIDATE_UDF_FILE, context, CONSOLIDATE_WINDOW, MAX_RADIUS, per_date=True)
-    return top_level_if(eq(p["smooth"], 0), mask, smoothed.rename_labels("bands", target=list(OUTPUT_BANDS)))
+    context = {k: p[k] for k in ("thin_threshold", "opaque_threshold", "scale", "offset")} | {"radius": p["smooth"]}
+    # with the loaded bands beside it the UDF applies the physics rules pixel by pixel, as the cotmask UDF does
+    inputs = cube.merge_cubes(mask)
+    smoothed = neighborhood(inputs, CONSOLIDATE_UDF_FILE, context, CONSOLIDATE_WINDOW, MAX_RADIUS, per_date=True)
+    return top_level_if(eq(p["smooth"], 0), mask, smoothed.filter_bands(list(OUTPUT_BANDS)))
 
 
 def neighborhood(cube: DataCube, udf_file: str, context: dict, size: int, overlap: int, per_date: bool) -> DataCube:
