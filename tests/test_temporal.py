@@ -120,3 +120,22 @@ def test_the_udf_converts_dn_and_passes_other_bands_through() -> None:
         temporal_cube(cube.drop_sel(bands="B04"))
     with pytest.raises(ValueError, match="unknown context keys \\['radius_px'\\]"):
         temporal_cube(cube, {"radius_px": 2})
+
+
+def test_check_arguments_says_when_the_period_is_too_short() -> None:
+    import warnings
+
+    from cotmask.udp import check_arguments
+
+    base = {
+        "spatial_extent": None,
+        "bands": ["B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B11", "B12"],
+    }
+    with pytest.warns(UserWarning, match="temporal test needs 3 other"):
+        check_arguments("cotmask_mask_timeseries", temporal_extent=["2024-06-01", "2024-06-11"], **base)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a long period, or the test switched off: no warning
+        check_arguments("cotmask_mask_timeseries", temporal_extent=["2024-04-01", "2024-07-01"], **base)
+        check_arguments("cotmask_mask_timeseries", temporal_extent=["2024-06-01", "2024-06-11"], temporal=False, **base)
+    with pytest.raises(ValueError, match="temporal must be true or false"):
+        check_arguments("cotmask_mask_timeseries", temporal_extent=["2024-04-01", "2024-07-01"], temporal=1, **base)

@@ -90,6 +90,25 @@ def _check_temporal_extent(extent) -> None:
         raise ValueError(f"temporal_extent is empty or inverted: {list(extent)} (start must be before end)")
 
 
+#: Fewer days than this hold fewer than 4 Sentinel-2 dates at most places: the temporal test then has no reference.
+MIN_TEMPORAL_DAYS = 20
+
+
+def _check_temporal_span(extent) -> None:
+    """Warn where the temporal test cannot work: a period too short for 3 other not-opaque dates per date."""
+    if not (extent[0] and extent[1]):
+        return
+    start, end = (date.fromisoformat(str(v)[:10]) for v in extent)
+    if (end - start).days < MIN_TEMPORAL_DAYS:
+        warnings.warn(
+            f"temporal_extent spans {(end - start).days} days: the temporal test needs 3 other not-opaque dates "
+            "near each date and keeps the single-date classes where it has fewer; load a longer period (the test "
+            "uses only the dates loaded) or pass temporal=false",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
 def _check_dekad_start(period, extent) -> None:
     """geotrellis builds dekads from month starts (``date_range(start - 10 days, end, freq="MS")``, reported in
     cotmask issue 19): an extent starting after day 11 loses the rest of its first month. Refused, naming the fix."""
@@ -177,13 +196,16 @@ def validate_arguments(declared: list[str], arguments: dict) -> dict:
     if a.get("temporal_extent") is not None:
         _check_temporal_extent(a["temporal_extent"])
         _check_dekad_start(a.get("period"), a["temporal_extent"])
+        if "temporal" in declared and a.get("temporal", True):
+            _check_temporal_span(a["temporal_extent"])
     if a.get("spatial_extent") is not None:
         _check_spatial_extent(a["spatial_extent"])
     for key, allowed in (("period", PERIODS), ("reducer", REDUCERS), ("min_class", (1, 2))):
         if key in a and a[key] not in allowed:
             raise ValueError(f"{key} {a[key]!r} is not supported; choose one of {list(allowed)}")
-    if "shadows" in a and not isinstance(a["shadows"], bool):
-        raise ValueError(f"shadows must be true or false, got {a['shadows']!r}")
+    for key in ("shadows", "temporal"):
+        if key in a and not isinstance(a[key], bool):
+            raise ValueError(f"{key} must be true or false, got {a[key]!r}")
     if "smooth" in a and not (isinstance(a["smooth"], int) and 0 <= a["smooth"] <= MAX_RADIUS):
         raise ValueError(f"smooth must be an integer radius in px within [0, {MAX_RADIUS}], got {a['smooth']!r}")
     if "buffer" in a and not (isinstance(a["buffer"], int) and 0 <= a["buffer"] <= 50):
