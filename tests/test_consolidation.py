@@ -84,3 +84,28 @@ def test_the_cirrus_floor_holds_where_the_network_said_thin_too() -> None:
     assert out[10, 10] == 1 and (np.delete(out.ravel(), 10 * 21 + 10) == 0).all()
     without = consolidate_cube(cube.drop_sel(bands="B10"), context).sel(bands="cloud_class").values
     assert without[10, 10] == 0  # no B10: nothing says cirrus, the neighbours win
+
+
+def test_the_cotmask_udf_says_which_rule_set_the_class(shared_data) -> None:
+    """Context rule_band: a fifth band ``rules`` (2 where the cirrus floor set the class, 1 the snow test); the
+    consolidation reading it gives what it gives from the spectral bands themselves (the graphs pass the band)."""
+    import xarray as xr
+
+    from cotmask.core.bands import S2_BANDS
+    from cotmask.local.harness import run_udf_locally
+    from cotmask.udf.consolidate import CONTEXT, consolidate_cube
+
+    toa = np.load(shared_data / "s2cloudless_1.2.2" / "input_arrays.npz")["s2_im"][0, 100:300, :200]  # cirrus
+    cube = xr.DataArray(
+        np.moveaxis(toa, -1, 0).astype(np.float32) / 1e-4, dims=("bands", "y", "x"), coords={"bands": list(S2_BANDS)}
+    ).drop_sel(bands="B01")
+    out = run_udf_locally(cube, {"rule_band": True}, udf="cotmask_udf_distilled.py")
+    assert out.coords["bands"].values.tolist() == ["cot", "cot_std", "cloud_class", "ood", "rules"]
+    rules = out.sel(bands="rules").values
+    assert (rules == 2).sum() > 100  # the cirrus band reaches the floor there
+    cls = out.sel(bands="cloud_class").values
+    assert (cls[rules == 2] >= 1).all() and (cls[rules == 1] == 0).all()
+    context = {k: v[0] for k, v in CONTEXT.items()}
+    by_band = consolidate_cube(out, context).sel(bands="cloud_class").values
+    spectral = xr.concat([cube, out.drop_sel(bands="rules")], dim="bands")
+    np.testing.assert_array_equal(by_band, consolidate_cube(spectral, context).sel(bands="cloud_class").values)

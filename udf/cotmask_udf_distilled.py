@@ -19,6 +19,8 @@ Context keys (key, default: meaning):
   engine            None: onnxruntime or numpy; null: onnxruntime when importable
   snow_test         True: true: snow (NDSI test) is clear whatever its COT; false: the network's class alone
   cirrus_floor      0.012: L1C: B10 TOA reflectance from which a pixel is at least thin cloud; null: off
+  rule_band         False: true: a fifth band rules (1 the snow test made the pixel clear, 2 the cirrus floor made
+      it at least thin, 0 neither), which the graphs' consolidation reads
 Imports numpy, xarray and the Python standard library only (onnxruntime when installed). Models: L1C/distilled,
     L2A/distilled, L1C/distilled_nob09, L2A/distilled_nob09 (at the end of this file).
 
@@ -52,8 +54,9 @@ def apply_datacube(cube: xr.DataArray, context: dict) -> xr.DataArray:
 
 
 def apply_metadata(metadata, context: dict):
-    """openEO entry point: the output band labels."""
-    return metadata.rename_labels(dimension="bands", target=list(OUTPUT_BANDS))
+    """openEO entry point: the output band labels (with context rule_band also ``rules``)."""
+    extra = [RULE_BAND] if (context or {}).get("rule_band") else []
+    return metadata.rename_labels(dimension="bands", target=[*OUTPUT_BANDS, *extra])
 
 
 @lru_cache(maxsize=8)
@@ -244,6 +247,7 @@ CONTEXT_DEFAULTS = {
     "engine": None,
     "snow_test": True,
     "cirrus_floor": CIRRUS_FLOOR,
+    "rule_band": False,
 }
 #: What each context key means (the generated UDFs list these in their header).
 CONTEXT_HELP = {
@@ -258,6 +262,8 @@ CONTEXT_HELP = {
     "engine": f"{' or '.join(ENGINES)}; null: onnxruntime when importable",
     "snow_test": "true: snow (NDSI test) is clear whatever its COT; false: the network's class alone",
     "cirrus_floor": "L1C: B10 TOA reflectance from which a pixel is at least thin cloud; null: off",
+    "rule_band": "true: a fifth band rules (1 the snow test made the pixel clear, 2 the cirrus floor made it at least "
+    "thin, 0 neither), which the graphs' consolidation reads",
 }
 #: Scales cotmask accepts: Sentinel-2 DN (0.0001) or reflectance (1), each with room for a calibration factor.
 #: Anything else (e.g. 1e-5) would silently give an empty mask.
@@ -305,8 +311,9 @@ def parse_context(context: dict | None) -> dict:
             f"scale={ctx['scale']!r} fits no Sentinel-2 convention: {DN_SCALE} for DN (reflectance = "
             f"(DN + offset) * {DN_SCALE}) or 1 for data that is reflectance already"
         )
-    if not isinstance(ctx["snow_test"], bool):
-        raise ValueError(f"context snow_test must be true or false, got {ctx['snow_test']!r}")
+    for key in ("snow_test", "rule_band"):
+        if not isinstance(ctx[key], bool):
+            raise ValueError(f"context {key} must be true or false, got {ctx[key]!r}")
     chunk = ctx["chunk_size"]
     if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1):
         raise ValueError(f"context chunk_size must be a positive whole number of pixels, got {chunk!r}")
@@ -893,13 +900,29 @@ def resolve_model(
     return model, thin, opaque
 
 
+#: The band ``cube_outputs`` adds with context ``rule_band``: 1 snow test (clear), 2 cirrus floor (at least thin).
+RULE_BAND = "rules"
+
+
+def rule_codes(cls: np.ndarray, clear: np.ndarray | None, cloud: np.ndarray | None) -> np.ndarray:
+    """Per pixel which rule set its class: 1 the snow test, 2 the cirrus floor, 0 neither, NaN nodata."""
+    codes = np.zeros(cls.shape, np.float32)
+    if clear is not None:
+        codes[clear] = 1
+    if cloud is not None:
+        codes[cloud] = 2
+    codes[np.isnan(cls)] = np.nan
+    return codes
+
+
 def cube_outputs(
     cube: xr.DataArray, context: dict | None, get_model: Callable[[str, str, "str | None"], "Model"]
 ) -> xr.DataArray:
     """COT, spread, class and ood for a labelled cube with a bands dimension and any other dimensions.
 
     Input is DN (``(v + offset) * scale``, ``nodata`` DN and NaN give NaN) or, with ``scale=1``,
-    reflectance. Output: the same dimensions, band labels ``OUTPUT_BANDS``, float32.
+    reflectance. Output: the same dimensions, band labels ``OUTPUT_BANDS`` (with context ``rule_band`` also
+    ``RULE_BAND``: which physics rule set the class), float32.
     """
     ctx = parse_context(context)
     bdim = band_dim(cube)
@@ -913,7 +936,8 @@ def cube_outputs(
     data = np.moveaxis(values, cube.dims.index(bdim), -1)  # (..., all bands): a view
     lead = data.shape[:-1]
     data = data.reshape((1,) * max(0, 3 - data.ndim) + data.shape)  # at least (rows, cols, bands)
-    out = np.empty((*data.shape[:-1], len(OUTPUT_BANDS)), dtype=np.float32)
+    names = [*OUTPUT_BANDS, RULE_BAND] if ctx["rule_band"] else list(OUTPUT_BANDS)
+    out = np.empty((*data.shape[:-1], len(names)), dtype=np.float32)
     scale, offset, nodata = ctx["scale"], ctx["offset"], ctx["nodata"]
     chunk = int(ctx["chunk_size"] or model.chunk_size)
     rows = max(1, chunk // max(1, data.shape[-2]))
@@ -938,8 +962,10 @@ def cube_outputs(
         # tile row as one call is faster than split into a chunk and a remainder (benchmarks/results.md)
         size = len(refl) if len(refl) < 2 * chunk else chunk
         cot, std, ood = model.run(refl, size, check=False, with_ood=True, serial=True)  # already on a worker thread
-        cls = classify(cot, thin, opaque, *rule_masks(refl, model.bands, cot, ctx["snow_test"], ctx["cirrus_floor"]))
-        out[sl] = np.stack([cot, std, cls, ood], axis=-1).reshape(out[sl].shape)
+        clear, cloud = rule_masks(refl, model.bands, cot, ctx["snow_test"], ctx["cirrus_floor"])
+        cls = classify(cot, thin, opaque, clear, cloud)
+        bands = [cot, std, cls, ood] + ([rule_codes(cls, clear, cloud)] if ctx["rule_band"] else [])
+        out[sl] = np.stack(bands, axis=-1).reshape(out[sl].shape)
         return bulk_counts(refl), dark, int(np.isfinite(cls).sum()), int((cls == 2).sum())
 
     # one pass, chunks on the model's worker threads; the bulk verdict covers the whole cube, whatever the chunking
@@ -954,10 +980,10 @@ def cube_outputs(
         hint = offset_warning(dict(zip((model.bands[i] for i in tell), dark.tolist())), opaque_share)
     if hint:
         warnings.warn(hint, UserWarning, stacklevel=2)
-    out = out.reshape(*lead, len(OUTPUT_BANDS))
+    out = out.reshape(*lead, len(names))
     dims = [d for d in cube.dims if d != bdim] + [bdim]
     coords = {k: v for k, v in cube.coords.items() if bdim not in v.dims}
-    coords[bdim] = list(OUTPUT_BANDS)
+    coords[bdim] = names
     result = xr.DataArray(out, dims=dims, coords=coords, attrs=output_attrs(model, thin, opaque, ctx))
     return result.transpose(*cube.dims)
 

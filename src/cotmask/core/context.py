@@ -22,6 +22,7 @@ CONTEXT_DEFAULTS = {
     "engine": None,
     "snow_test": True,
     "cirrus_floor": CIRRUS_FLOOR,
+    "rule_band": False,
 }
 #: What each context key means (the generated UDFs list these in their header).
 CONTEXT_HELP = {
@@ -36,6 +37,8 @@ CONTEXT_HELP = {
     "engine": f"{' or '.join(ENGINES)}; null: onnxruntime when importable",
     "snow_test": "true: snow (NDSI test) is clear whatever its COT; false: the network's class alone",
     "cirrus_floor": "L1C: B10 TOA reflectance from which a pixel is at least thin cloud; null: off",
+    "rule_band": "true: a fifth band rules (1 the snow test made the pixel clear, 2 the cirrus floor made it at least "
+    "thin, 0 neither), which the graphs' consolidation reads",
 }
 #: Scales cotmask accepts: Sentinel-2 DN (0.0001) or reflectance (1), each with room for a calibration factor.
 #: Anything else (e.g. 1e-5) would silently give an empty mask.
@@ -83,8 +86,9 @@ def parse_context(context: dict | None) -> dict:
             f"scale={ctx['scale']!r} fits no Sentinel-2 convention: {DN_SCALE} for DN (reflectance = "
             f"(DN + offset) * {DN_SCALE}) or 1 for data that is reflectance already"
         )
-    if not isinstance(ctx["snow_test"], bool):
-        raise ValueError(f"context snow_test must be true or false, got {ctx['snow_test']!r}")
+    for key in ("snow_test", "rule_band"):
+        if not isinstance(ctx[key], bool):
+            raise ValueError(f"context {key} must be true or false, got {ctx[key]!r}")
     chunk = ctx["chunk_size"]
     if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1):
         raise ValueError(f"context chunk_size must be a positive whole number of pixels, got {chunk!r}")

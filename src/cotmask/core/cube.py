@@ -119,13 +119,29 @@ def resolve_model(
     return model, thin, opaque
 
 
+#: The band ``cube_outputs`` adds with context ``rule_band``: 1 snow test (clear), 2 cirrus floor (at least thin).
+RULE_BAND = "rules"
+
+
+def rule_codes(cls: np.ndarray, clear: np.ndarray | None, cloud: np.ndarray | None) -> np.ndarray:
+    """Per pixel which rule set its class: 1 the snow test, 2 the cirrus floor, 0 neither, NaN nodata."""
+    codes = np.zeros(cls.shape, np.float32)
+    if clear is not None:
+        codes[clear] = 1
+    if cloud is not None:
+        codes[cloud] = 2
+    codes[np.isnan(cls)] = np.nan
+    return codes
+
+
 def cube_outputs(
     cube: xr.DataArray, context: dict | None, get_model: Callable[[str, str, "str | None"], "Model"]
 ) -> xr.DataArray:
     """COT, spread, class and ood for a labelled cube with a bands dimension and any other dimensions.
 
     Input is DN (``(v + offset) * scale``, ``nodata`` DN and NaN give NaN) or, with ``scale=1``,
-    reflectance. Output: the same dimensions, band labels ``OUTPUT_BANDS``, float32.
+    reflectance. Output: the same dimensions, band labels ``OUTPUT_BANDS`` (with context ``rule_band`` also
+    ``RULE_BAND``: which physics rule set the class), float32.
     """
     ctx = parse_context(context)
     bdim = band_dim(cube)
@@ -139,7 +155,8 @@ def cube_outputs(
     data = np.moveaxis(values, cube.dims.index(bdim), -1)  # (..., all bands): a view
     lead = data.shape[:-1]
     data = data.reshape((1,) * max(0, 3 - data.ndim) + data.shape)  # at least (rows, cols, bands)
-    out = np.empty((*data.shape[:-1], len(OUTPUT_BANDS)), dtype=np.float32)
+    names = [*OUTPUT_BANDS, RULE_BAND] if ctx["rule_band"] else list(OUTPUT_BANDS)
+    out = np.empty((*data.shape[:-1], len(names)), dtype=np.float32)
     scale, offset, nodata = ctx["scale"], ctx["offset"], ctx["nodata"]
     chunk = int(ctx["chunk_size"] or model.chunk_size)
     rows = max(1, chunk // max(1, data.shape[-2]))
@@ -164,8 +181,10 @@ def cube_outputs(
         # tile row as one call is faster than split into a chunk and a remainder (benchmarks/results.md)
         size = len(refl) if len(refl) < 2 * chunk else chunk
         cot, std, ood = model.run(refl, size, check=False, with_ood=True, serial=True)  # already on a worker thread
-        cls = classify(cot, thin, opaque, *rule_masks(refl, model.bands, cot, ctx["snow_test"], ctx["cirrus_floor"]))
-        out[sl] = np.stack([cot, std, cls, ood], axis=-1).reshape(out[sl].shape)
+        clear, cloud = rule_masks(refl, model.bands, cot, ctx["snow_test"], ctx["cirrus_floor"])
+        cls = classify(cot, thin, opaque, clear, cloud)
+        bands = [cot, std, cls, ood] + ([rule_codes(cls, clear, cloud)] if ctx["rule_band"] else [])
+        out[sl] = np.stack(bands, axis=-1).reshape(out[sl].shape)
         return bulk_counts(refl), dark, int(np.isfinite(cls).sum()), int((cls == 2).sum())
 
     # one pass, chunks on the model's worker threads; the bulk verdict covers the whole cube, whatever the chunking
@@ -180,9 +199,9 @@ def cube_outputs(
         hint = offset_warning(dict(zip((model.bands[i] for i in tell), dark.tolist())), opaque_share)
     if hint:
         warnings.warn(hint, UserWarning, stacklevel=2)
-    out = out.reshape(*lead, len(OUTPUT_BANDS))
+    out = out.reshape(*lead, len(names))
     dims = [d for d in cube.dims if d != bdim] + [bdim]
     coords = {k: v for k, v in cube.coords.items() if bdim not in v.dims}
-    coords[bdim] = list(OUTPUT_BANDS)
+    coords[bdim] = names
     result = xr.DataArray(out, dims=dims, coords=coords, attrs=output_attrs(model, thin, opaque, ctx))
     return result.transpose(*cube.dims)

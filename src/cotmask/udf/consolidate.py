@@ -77,7 +77,8 @@ def _rules(window, labels: list, context: dict, cot: np.ndarray):
 
 def consolidate_cube(cube: xr.DataArray, context: dict) -> xr.DataArray:
     """The cube's ``cloud_class`` band replaced by the consolidated classes (bands ``cot`` and ``cloud_class`` needed;
-    with B03, B08, B11 (and B10) the physics rules are computed from them; dims (..., bands, y, x)); context
+    the physics rules come from band ``rules`` (the cotmask UDF's, context rule_band), else from B03, B08, B11 (and
+    B10), else from the classes themselves; dims (..., bands, y, x)); context
     ``radius`` (px), ``thin_threshold``, ``opaque_threshold``, ``scale``, ``offset``, ``snow_test``,
     ``cirrus_floor``."""
     bdim = next((str(d) for d in cube.dims if str(d).lower() in ("bands", "band")), None)
@@ -91,7 +92,10 @@ def consolidate_cube(cube: xr.DataArray, context: dict) -> xr.DataArray:
     i_cot, i_cls = labels.index("cot"), labels.index("cloud_class")
     for idx in np.ndindex(*out.shape[:-3]):
         window = out[idx]
-        clear, cloud = _rules(window, labels, context, window[i_cot])
+        if "rules" in labels:  # the cotmask UDF says which rule set each class (context rule_band)
+            clear, cloud = window[labels.index("rules")] == 1, window[labels.index("rules")] == 2
+        else:
+            clear, cloud = _rules(window, labels, context, window[i_cot])
         window[i_cls] = consolidate(
             window[i_cot],
             window[i_cls],

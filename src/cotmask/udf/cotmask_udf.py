@@ -13,7 +13,7 @@ from functools import lru_cache
 import xarray as xr
 
 from ..core.bands import OUTPUT_BANDS  # udf_build: drop
-from ..core.cube import cube_outputs  # udf_build: drop
+from ..core.cube import RULE_BAND, cube_outputs  # udf_build: drop
 from ..core.model import Model  # udf_build: drop
 
 _MODELS: dict = {}  # udf_build: drop (the generated file defines the table at its end)
@@ -25,8 +25,9 @@ def apply_datacube(cube: xr.DataArray, context: dict) -> xr.DataArray:
 
 
 def apply_metadata(metadata, context: dict):
-    """openEO entry point: the output band labels."""
-    return metadata.rename_labels(dimension="bands", target=list(OUTPUT_BANDS))
+    """openEO entry point: the output band labels (with context rule_band also ``rules``)."""
+    extra = [RULE_BAND] if (context or {}).get("rule_band") else []
+    return metadata.rename_labels(dimension="bands", target=[*OUTPUT_BANDS, *extra])
 
 
 @lru_cache(maxsize=8)

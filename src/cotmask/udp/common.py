@@ -15,6 +15,7 @@ from openeo.processes import eq
 from openeo.rest.datacube import DataCube
 
 from ..core.bands import DEFAULT_MODEL, DN_SCALE, OUTPUT_BANDS
+from ..core.cube import RULE_BAND
 from ..core.shipped import load_model
 from ..udf.build import GRAPH_MODELS, udf_text
 from ..udf.consolidate import MAX_RADIUS
@@ -209,12 +210,12 @@ def top_level_if(condition, accept: DataCube, reject: DataCube) -> DataCube:
     )
 
 
-def apply_cotmask(cube: DataCube, context: dict, udf_file: str = UDF_FILE) -> DataCube:
-    """apply_dimension(bands, cotmask UDF) with labels declared by rename_labels: cot, cot_std, cloud_class, ood.
-    ``udf_file``: the generated UDF to embed (graphs: ``cotmask_udf_distilled.py``; all models: ``cotmask_udf.py``)."""
-    return cube.apply_dimension(dimension="bands", process=udf(udf_file, context)).rename_labels(
-        "bands", target=list(OUTPUT_BANDS)
-    )
+def apply_cotmask(cube: DataCube, context: dict, udf_file: str = UDF_FILE, rules: bool = False) -> DataCube:
+    """apply_dimension(bands, cotmask UDF) with labels declared by rename_labels: cot, cot_std, cloud_class, ood (and
+    ``rules`` where the context asks for the rule band). ``udf_file``: the generated UDF to embed (graphs:
+    ``cotmask_udf_distilled.py``; all models: ``cotmask_udf.py``)."""
+    labels = [*OUTPUT_BANDS, RULE_BAND] if rules else list(OUTPUT_BANDS)
+    return cube.apply_dimension(dimension="bands", process=udf(udf_file, context)).rename_labels("bands", target=labels)
 
 
 #: UDP parameters that go into the cotmask UDF's context.
@@ -224,12 +225,13 @@ CONTEXT_PARAMETERS = ("level", "scale", "offset", "thin_threshold", "opaque_thre
 def cot_bands(cube: DataCube, p: dict) -> DataCube:
     """The cotmask UDF on ``cube`` with the UDP's model parameters as its context, its classes consolidated over a
     disc of ``smooth`` px (a top-level ``if``: none when 0)."""
-    mask = apply_cotmask(cube, {k: p[k] for k in CONTEXT_PARAMETERS})
-    context = {k: p[k] for k in ("thin_threshold", "opaque_threshold", "scale", "offset")} | {"radius": p["smooth"]}
-    # with the loaded bands beside it the UDF applies the physics rules pixel by pixel, as the cotmask UDF does
-    inputs = cube.merge_cubes(mask)
-    smoothed = neighborhood(inputs, CONSOLIDATE_UDF_FILE, context, CONSOLIDATE_WINDOW, MAX_RADIUS, per_date=True)
-    return top_level_if(eq(p["smooth"], 0), mask, smoothed.filter_bands(list(OUTPUT_BANDS)))
+    # the cotmask UDF also says which physics rule set each class (band rules): the consolidation keeps them pixel by
+    # pixel without reading the spectral bands again
+    mask = apply_cotmask(cube, {k: p[k] for k in CONTEXT_PARAMETERS} | {"rule_band": True}, rules=True)
+    context = {"radius": p["smooth"], "thin_threshold": p["thin_threshold"], "opaque_threshold": p["opaque_threshold"]}
+    smoothed = neighborhood(mask, CONSOLIDATE_UDF_FILE, context, CONSOLIDATE_WINDOW, MAX_RADIUS, per_date=True)
+    keep = list(OUTPUT_BANDS)
+    return top_level_if(eq(p["smooth"], 0), mask.filter_bands(keep), smoothed.filter_bands(keep))
 
 
 def neighborhood(cube: DataCube, udf_file: str, context: dict, size: int, overlap: int, per_date: bool) -> DataCube:
