@@ -62,3 +62,18 @@ def test_screening_example_rejects_an_empty_geopackage(tmp_path) -> None:
     gpd.GeoDataFrame({"stand": []}, geometry=[], crs="EPSG:4326").to_file(gpkg)
     r = dry_run("screen_stands.py", str(gpkg))
     assert r.returncode != 0 and "empty" in r.stderr
+
+
+def test_screening_table_reads_a_legacy_json_result_in_the_graphs_band_order() -> None:
+    from cotmask.client.screening_table import screening_table
+    from cotmask.udp.cotmask_scene_screening import FRACTION_BANDS
+
+    assert FRACTION_BANDS == ["cloudy_fraction", "opaque_fraction", "shadow_fraction", "valid_fraction"]
+    table = screening_table({"2024-06-01": [[0.05, 0.01, 0.02, 1.0]], "2024-06-11": [[0.5, 0.2, 0.0, 1.0]]})
+    first = table.iloc[0]
+    assert (first["date"], first["shadow_fraction"], first["valid_fraction"], first["usable"]) == (
+        "2024-06-01",
+        0.02,
+        1.0,
+        True,
+    )

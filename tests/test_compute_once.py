@@ -37,3 +37,12 @@ def test_the_check_finds_a_second_consumer() -> None:
         "result": True,
     }
     assert model in recomputed_nodes(udp, _arguments(udp, {}))
+
+
+def test_a_condition_the_walk_cannot_evaluate_is_an_error() -> None:
+    """An if condition of an unknown process must not silently pick a branch."""
+    udp = json.loads((GRAPHS_DIR / "cotmask_cloud_mask.json").read_text())
+    node = next(n for n in udp["process_graph"].values() if n["process_id"] == "eq")
+    node["process_id"] = "between"
+    with pytest.raises(ValueError, match="cannot evaluate 'between'"):
+        recomputed_nodes(udp, _arguments(udp, {}))

@@ -310,7 +310,8 @@ def _overlaps(graph: dict) -> list[int]:
     nodes = [
         n
         for n in _nodes(graph)
-        if n["process_id"] == "apply_neighborhood" and "cloud shadows" in json.dumps(n["arguments"]["process"])
+        if n["process_id"] == "apply_neighborhood"
+        and "cotmask openEO UDF: cloud shadows" in json.dumps(n["arguments"]["process"])
     ]
     return sorted({o["value"] for n in nodes for o in n["arguments"]["overlap"]})
 

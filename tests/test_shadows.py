@@ -126,6 +126,12 @@ def test_shadow_udf_output_and_nodata(ukis) -> None:
     assert folded.coords["bands"].values.tolist() == ["B03", "B08", "B11", "cloud_class"]
     np.testing.assert_array_equal(cls == 3, shadow == 1)  # shadows fall on clear ground only here
     np.testing.assert_array_equal(np.where(shadow == 1, 0.0, cls), classes.isel(t=0, bands=0).values)
+    from cotmask.udf.shadow import shadow_cube
+
+    given = xr.concat([cube, classes], dim="bands").astype(np.float32)
+    before = given.copy(deep=True)
+    shadow_cube(given, {"scale": 1.0, "fold": 1})
+    xr.testing.assert_identical(given, before)  # folding works on a copy, not on the caller's cube
 
 
 @pytest.mark.parametrize(

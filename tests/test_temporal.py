@@ -139,3 +139,32 @@ def test_check_arguments_says_when_the_period_is_too_short() -> None:
         check_arguments("cotmask_mask_timeseries", temporal_extent=["2024-06-01", "2024-06-11"], temporal=False, **base)
     with pytest.raises(ValueError, match="temporal must be true or false"):
         check_arguments("cotmask_mask_timeseries", temporal_extent=["2024-04-01", "2024-07-01"], temporal=1, **base)
+
+
+def test_an_opaque_cloud_does_not_spill_onto_its_clear_neighbours() -> None:
+    """The averaged rises use the date's own not-opaque pixels only: a bright opaque cloud leaves the clear ground
+    around it clear (before: a ring of 'thin' around every cloud)."""
+    bands, cls, days = _series(7)
+    bands["B02"][5, 5:15, 5:15] += 0.5
+    bands["B04"][5, 5:15, 5:15] += 0.5
+    cls[5, 5:15, 5:15] = 2
+    out = temporal_classes(bands, cls, days)
+    assert (out[5, 5:15, 5:15] == 2).all() and (out[5][cls[5] == 0] == 0).all()
+
+
+def test_best_pixel_counts_zero_where_no_date_could_win() -> None:
+    from cotmask.udf.best_pixel import best_pixel
+
+    t = np.array(["2024-06-01", "2024-06-11", "2024-07-01"], dtype="datetime64[ns]")
+    cot = np.array([0.2, 0.1, 0.3], np.float32)[:, None, None] * np.ones((3, 2, 2), np.float32)
+    cls = np.zeros((3, 2, 2), np.float32)
+    cls[:2, 0, 0] = 3  # June: both dates of this pixel in cloud shadow
+    cube = xr.DataArray(
+        np.stack([np.full((3, 2, 2), 500.0, np.float32), cot, cls], axis=1),
+        dims=("t", "bands", "y", "x"),
+        coords={"t": t, "bands": ["B04", "cot", "cloud_class"]},
+    )
+    out = best_pixel(cube, "month")
+    june = out.isel(t=[0, 1]).max("t", skipna=True)
+    assert june.sel(bands="cloud_class").values.tolist() == [[0.0, 2.0], [2.0, 2.0]]  # the count of eligible dates
+    assert np.isnan(june.sel(bands="B04").values[0, 0]) and june.sel(bands="cot").values[1, 1] == np.float32(0.1)

@@ -56,8 +56,8 @@ KIND_WITHOUT = {"distilled_nob09": ("B09",)}
 #: ensemble, of one member's size (speed and real-scene flags: models/README.md, benchmarks/results.md).
 DEFAULT_MODEL = "distilled"
 OUTPUT_BANDS = ("cot", "cot_std", "cloud_class", "ood")
-#: cloud_class code of a cloud-shadowed clear or thin pixel where the series graphs fold the shadows into the class
-#: band (0 clear, 1 thin, 2 opaque are the model's).
+#: cloud_class code of clear ground in cloud shadow where the series graphs fold the shadows into the class band (0
+#: clear, 1 thin, 2 opaque are the model's; shadows are looked for on clear ground only, ``udf.shadow.dark_pixels``).
 SHADOW_CLASS = 3
 #: Sentinel-2 DN scale (QUANTIFICATION_VALUE 10000): reflectance = (DN + offset) * DN_SCALE.
 DN_SCALE = 0.0001
@@ -185,8 +185,9 @@ def best_pixel(
 ) -> xr.DataArray:
     """Per period and pixel, keep every band of the best date and set all other dates to NaN. Best: the lowest
     ``class_band`` (clear before thin before opaque; the temporal test's calls included), then the lowest ``cot``;
-    NaN COT and cloud-shadowed dates (``SHADOW_CLASS``) never win; ties go to the earliest date. Where the cube has
-    ``class_band``, the winner's value there becomes the number of dates of its period that could win (valid_count).
+    NaN COT and cloud-shadowed dates (``SHADOW_CLASS``) never win; ties go to the earliest date.
+    Where the cube has ``class_band``, the winner's value there becomes the number of dates of its period that could
+    win (valid_count: with data, not shadowed, whatever their class; 0 where none could).
 
     The cube keeps its time labels and bands (spec-portable in ``apply_dimension``); a following
     ``aggregate_temporal_period`` with any reducer that ignores nodata (e.g. ``max``) then yields the
@@ -218,4 +219,6 @@ def best_pixel(
             out[t][:, win] = values[t][:, win]
             if k is not None:
                 out[t][k][win] = count[win]
+        if k is not None:  # no date could win: the count (0) on the period's first date, the other bands nodata
+            out[sel[0]][k][~some] = 0.0
     return cube.copy(data=out).transpose(*order)

@@ -55,8 +55,8 @@ KIND_WITHOUT = {"distilled_nob09": ("B09",)}
 #: ensemble, of one member's size (speed and real-scene flags: models/README.md, benchmarks/results.md).
 DEFAULT_MODEL = "distilled"
 OUTPUT_BANDS = ("cot", "cot_std", "cloud_class", "ood")
-#: cloud_class code of a cloud-shadowed clear or thin pixel where the series graphs fold the shadows into the class
-#: band (0 clear, 1 thin, 2 opaque are the model's).
+#: cloud_class code of clear ground in cloud shadow where the series graphs fold the shadows into the class band (0
+#: clear, 1 thin, 2 opaque are the model's; shadows are looked for on clear ground only, ``udf.shadow.dark_pixels``).
 SHADOW_CLASS = 3
 #: Sentinel-2 DN scale (QUANTIFICATION_VALUE 10000): reflectance = (DN + offset) * DN_SCALE.
 DN_SCALE = 0.0001
@@ -294,6 +294,7 @@ def consolidate_cube(cube: xr.DataArray, context: dict) -> xr.DataArray:
     labels = [str(b) for b in cube[bdim].values]
     if "cot" not in labels or "cloud_class" not in labels:
         raise ValueError(f"consolidation needs bands cot and cloud_class (has {labels}); run cotmask first")
+    order = cube.dims
     cube = cube.transpose(..., bdim, "y", "x")
     out = cube.values.astype(np.float32)
     i_cot, i_cls = labels.index("cot"), labels.index("cloud_class")
@@ -312,4 +313,4 @@ def consolidate_cube(cube: xr.DataArray, context: dict) -> xr.DataArray:
             clear,
             cloud,
         )
-    return cube.copy(data=out)
+    return cube.copy(data=out).transpose(*order)

@@ -50,8 +50,8 @@ KIND_WITHOUT = {"distilled_nob09": ("B09",)}
 #: ensemble, of one member's size (speed and real-scene flags: models/README.md, benchmarks/results.md).
 DEFAULT_MODEL = "distilled"
 OUTPUT_BANDS = ("cot", "cot_std", "cloud_class", "ood")
-#: cloud_class code of a cloud-shadowed clear or thin pixel where the series graphs fold the shadows into the class
-#: band (0 clear, 1 thin, 2 opaque are the model's).
+#: cloud_class code of clear ground in cloud shadow where the series graphs fold the shadows into the class band (0
+#: clear, 1 thin, 2 opaque are the model's; shadows are looked for on clear ground only, ``udf.shadow.dark_pixels``).
 SHADOW_CLASS = 3
 #: Sentinel-2 DN scale (QUANTIFICATION_VALUE 10000): reflectance = (DN + offset) * DN_SCALE.
 DN_SCALE = 0.0001
@@ -140,11 +140,13 @@ def dn_to_reflectance(
 # ---- from src/cotmask/udf/fractions.py ----
 
 #: Per-pixel indicators of the scene screening (cloud_class codes -> band): their polygon means are the fractions.
+#: Disjoint: cloudy (thin or opaque) and shadow (clear ground in cloud shadow) add up to what a screening user loses.
 FRACTIONS = {"cloudy_fraction": (1, 2), "opaque_fraction": (2,), "shadow_fraction": (SHADOW_CLASS,)}
 
 
 def class_fractions(cube: xr.DataArray, bdim: str = "bands") -> xr.DataArray:
-    """From band ``cloud_class`` (0 clear, 1 thin, 2 opaque, 3 cloud shadow, NaN nodata): bands ``FRACTIONS`` (1 where
+    """From band ``cloud_class`` (0 clear, 1 thin, 2 opaque, 3 cloud shadow on clear ground, NaN nodata): bands
+    ``FRACTIONS`` (1 where
     the code is in the group, 0 where not, NaN on nodata: polygon means are shares of the valid pixels) and
     ``valid_fraction`` (1 valid, 0 nodata: its mean is the share of pixels with data)."""
     if "cloud_class" not in [str(b) for b in cube[bdim].values]:

@@ -2,7 +2,7 @@
 
 Use: cube.apply_neighborhood(process=openeo.UDF.from_file("cotmask_temporal_udf.py", context={...}), size=[x, y in
     px, no t], overlap=...): overlap cotmask.udf.consolidate.MAX_RADIUS px, the whole series per call
-Input: a series (t, bands, y, x) with B02, B04 (DN), cloud_class (cotmask's); B11 and B10 used where present.
+Input: a series (t, bands, y, x) with B02, B04 (DN), cloud_class (cotmask's); B11 and cot used where present.
 Output: the same cube, cloud_class after the temporal test (clear raised to thin, thin lowered to clear).
 Context keys (key, default: meaning):
   window_days     90: the reference's dates lie at most this many days before or after
@@ -127,9 +127,11 @@ def reference(values: dict, candidate: np.ndarray, days: np.ndarray, ctx: dict, 
     return ref, count
 
 
-def _rise(now: np.ndarray, ref: np.ndarray, radius: int) -> np.ndarray:
-    """now - ref (dates, y, x), averaged over a disc of ``radius`` px per date."""
-    return disc_mean(now - ref, radius, np.float32) if radius > 0 else now - ref
+def _rise(now: np.ndarray, ref: np.ndarray, radius: int, usable: np.ndarray) -> np.ndarray:
+    """now - ref (dates, y, x), averaged over a disc of ``radius`` px per date over the ``usable`` pixels only (not
+    opaque, with data: an opaque cloud's rise must not spill over its clear neighbours)."""
+    rise = np.where(usable, now - ref, np.nan)
+    return disc_mean(rise, radius, np.float32) if radius > 0 else rise
 
 
 def temporal_classes(bands: dict, cloud_class: np.ndarray, days: np.ndarray, ctx: dict | None = None, dates=None):
@@ -145,7 +147,8 @@ def temporal_classes(bands: dict, cloud_class: np.ndarray, days: np.ndarray, ctx
         flat = lambda a: a.reshape(len(a), -1)  # noqa: E731
         names = [b for b in ("B02", "B04", "B11") if b in bands]
         refs, count = reference({b: flat(bands[b]) for b in names}, flat(candidate), days, c, dates)
-        rise = {b: _rise(bands[b][dates], refs[b].reshape(shape), int(c["radius"])) for b in names}
+        usable = candidate[dates]  # this date's own not-opaque pixels with data
+        rise = {b: _rise(bands[b][dates], refs[b].reshape(shape), int(c["radius"]), usable) for b in names}
         now = {name: bands[name][dates] for name in bands}
         cls = cloud_class[dates]
         decide = (count.reshape(shape) >= c["min_dates"]) & np.isfinite(now["B02"]) & np.isfinite(now["B04"])

@@ -98,8 +98,8 @@ KIND_WITHOUT = {"distilled_nob09": ("B09",)}
 #: ensemble, of one member's size (speed and real-scene flags: models/README.md, benchmarks/results.md).
 DEFAULT_MODEL = "distilled"
 OUTPUT_BANDS = ("cot", "cot_std", "cloud_class", "ood")
-#: cloud_class code of a cloud-shadowed clear or thin pixel where the series graphs fold the shadows into the class
-#: band (0 clear, 1 thin, 2 opaque are the model's).
+#: cloud_class code of clear ground in cloud shadow where the series graphs fold the shadows into the class band (0
+#: clear, 1 thin, 2 opaque are the model's; shadows are looked for on clear ground only, ``udf.shadow.dark_pixels``).
 SHADOW_CLASS = 3
 #: Sentinel-2 DN scale (QUANTIFICATION_VALUE 10000): reflectance = (DN + offset) * DN_SCALE.
 DN_SCALE = 0.0001

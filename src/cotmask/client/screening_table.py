@@ -3,12 +3,16 @@
 import pandas as pd
 import xarray as xr
 
-INDICATOR_NAMES = ("cloudy_fraction", "opaque_fraction", "valid_fraction", "shadow_fraction")
+from ..udf.fractions import FRACTIONS
+
+#: The scene screening's bands, in the graph's order (a legacy JSON result is read by position).
+INDICATOR_NAMES = (*FRACTIONS, "valid_fraction")
 
 
 def _from_json(result: dict) -> pd.DataFrame:
     """Rows from a backend's JSON: a GeoJSON vector cube (properties ``"<date>~<band>"``, as openeo-python-driver
-    writes it) or the legacy ``{date: [[cloudy, opaque, valid], ...per polygon]}`` time series."""
+    writes it) or the legacy ``{date: [[cloudy, opaque, shadow, valid], ...per polygon]}`` time series
+    (``INDICATOR_NAMES``)."""
     rows = []
     if result.get("type") == "FeatureCollection":
         for i, feature in enumerate(result["features"]):

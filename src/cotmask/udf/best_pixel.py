@@ -21,8 +21,9 @@ def best_pixel(
 ) -> xr.DataArray:
     """Per period and pixel, keep every band of the best date and set all other dates to NaN. Best: the lowest
     ``class_band`` (clear before thin before opaque; the temporal test's calls included), then the lowest ``cot``;
-    NaN COT and cloud-shadowed dates (``SHADOW_CLASS``) never win; ties go to the earliest date. Where the cube has
-    ``class_band``, the winner's value there becomes the number of dates of its period that could win (valid_count).
+    NaN COT and cloud-shadowed dates (``SHADOW_CLASS``) never win; ties go to the earliest date.
+    Where the cube has ``class_band``, the winner's value there becomes the number of dates of its period that could
+    win (valid_count: with data, not shadowed, whatever their class; 0 where none could).
 
     The cube keeps its time labels and bands (spec-portable in ``apply_dimension``); a following
     ``aggregate_temporal_period`` with any reducer that ignores nodata (e.g. ``max``) then yields the
@@ -54,4 +55,6 @@ def best_pixel(
             out[t][:, win] = values[t][:, win]
             if k is not None:
                 out[t][k][win] = count[win]
+        if k is not None:  # no date could win: the count (0) on the period's first date, the other bands nodata
+            out[sel[0]][k][~some] = 0.0
     return cube.copy(data=out).transpose(*order)

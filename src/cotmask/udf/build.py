@@ -165,7 +165,7 @@ UDF_FILES: dict[str, UdfFile] = {
         "multi-temporal cloud and haze test (each date against the pixel's own clear-sky history).",
         'cube.apply_neighborhood(process=openeo.UDF.from_file("{name}", context={{...}}), size=[x, y in px, no t], '
         "overlap=...): overlap cotmask.udf.consolidate.MAX_RADIUS px, the whole series per call",
-        "a series (t, bands, y, x) with B02, B04 (DN), cloud_class (cotmask's); B11 and B10 used where present",
+        "a series (t, bands, y, x) with B02, B04 (DN), cloud_class (cotmask's); B11 and cot used where present",
         "the same cube, cloud_class after the temporal test (clear raised to thin, thin lowered to clear)",
         ("udf/disc.py", "udf/temporal.py"),
         "udf/cotmask_temporal_udf.py",

@@ -87,6 +87,7 @@ def consolidate_cube(cube: xr.DataArray, context: dict) -> xr.DataArray:
     labels = [str(b) for b in cube[bdim].values]
     if "cot" not in labels or "cloud_class" not in labels:
         raise ValueError(f"consolidation needs bands cot and cloud_class (has {labels}); run cotmask first")
+    order = cube.dims
     cube = cube.transpose(..., bdim, "y", "x")
     out = cube.values.astype(np.float32)
     i_cot, i_cls = labels.index("cot"), labels.index("cloud_class")
@@ -105,4 +106,4 @@ def consolidate_cube(cube: xr.DataArray, context: dict) -> xr.DataArray:
             clear,
             cloud,
         )
-    return cube.copy(data=out)
+    return cube.copy(data=out).transpose(*order)

@@ -69,8 +69,8 @@ SHADOW_HELP = {
     "offset": "DN offset, as for cotmask",
     "nodata": "DN that marks nodata",
     "resolution": "pixel size in metres; null: from the x coordinates",
-    "fold": "0: output every input band plus band shadow; 1: every input band, shadowed clear and thin pixels "
-    f"of cloud_class set to {SHADOW_CLASS}",
+    "fold": f"0: output every input band plus band shadow; 1: every input band, shadowed (clear) pixels of cloud_class "
+    f"set to {SHADOW_CLASS}",
     "cloud_class": "cotmask class that casts shadow: 2 opaque only, 1 thin and opaque",
     "darkness": "dark pixel: NIR and SWIR below this fraction of the clear pixels' reference brightness",
     "min_match": "least share of dark pixels at the projected clouds for a window to get shadows",
@@ -451,7 +451,8 @@ def _resolution(cube: xr.DataArray, ctx: dict) -> float:
 
 def shadow_cube(cube: xr.DataArray, context: dict | None = None) -> xr.DataArray:
     """The cube with cloud shadows: every input band plus band ``shadow`` (1 shadow, 0 not, NaN nodata), or with context
-    ``fold`` 1 every input band with shadowed clear and thin pixels of ``cloud_class`` set to ``SHADOW_CLASS``. Needs
+    ``fold`` 1 every input band with shadowed pixels of ``cloud_class`` (clear ground: ``dark_pixels``) set to
+    ``SHADOW_CLASS``. Needs
     bands B03, B08, B11 (DN with context scale/offset/nodata, or reflectance with scale 1), cloud_class (cotmask's)
     and, where present, the angle bands ``ANGLE_BANDS``; dims (..., bands, y, x). Context: ``SHADOW_DEFAULTS``. Angles,
     per window: the bands' means over their finite pixels before the context's, checked alike (``window_angles``,
@@ -471,7 +472,7 @@ def shadow_cube(cube: xr.DataArray, context: dict | None = None) -> xr.DataArray
     order = cube.dims
     cube = cube.transpose(..., bdim, "y", "x")
     lead = cube.shape[:-3]
-    values = np.asarray(cube.values, dtype=np.float32)
+    values = np.array(cube.values, dtype=np.float32)  # a copy: folding must not change the caller's cube
     shadow = np.full((*lead, 1, *cube.shape[-2:]), np.nan, dtype=np.float32)
     for idx in np.ndindex(*lead):
         window = cube[idx] if lead else cube
@@ -495,9 +496,9 @@ def shadow_cube(cube: xr.DataArray, context: dict | None = None) -> xr.DataArray
     attrs = {"shadow_darkness": ctx["darkness"], "shadow_cloud_class": ctx["cloud_class"]}
     if ctx["fold"]:
         k = names.index(labels["cloud_class"])
+        cls = values[..., k, :, :]
         with np.errstate(invalid="ignore"):
-            hit = (shadow[..., 0, :, :] == 1) & (values[..., k, :, :] <= 1)
-        values[..., k, :, :][hit] = SHADOW_CLASS
+            cls[(shadow[..., 0, :, :] == 1) & (cls == 0)] = SHADOW_CLASS  # shadows are found on clear ground only
         out = xr.DataArray(values, dims=cube.dims, coords={**coords, bdim: names}, attrs=attrs)
     else:
         data = np.concatenate([values, shadow], axis=-3)

@@ -140,7 +140,9 @@ def _value(value, graph: dict, arguments: dict):
         args = {k: _value(v, graph, arguments) for k, v in node["arguments"].items()}
         ops = {"eq": lambda a: a["x"] == a["y"], "gte": lambda a: a["x"] >= a["y"]}
         ops |= {"add": lambda a: a["x"] + a["y"], "multiply": lambda a: a["x"] * a["y"]}
-        return ops[node["process_id"]](args) if node["process_id"] in ops else None
+        if node["process_id"] not in ops:
+            raise ValueError(f"cannot evaluate {node['process_id']!r} in an if condition: teach _value it")
+        return ops[node["process_id"]](args)
     return value
 
 
@@ -178,7 +180,7 @@ def recomputed_nodes(udp: dict, arguments: dict, model_udf: str = "cloud optical
     while todo:
         current = todo.pop()
         for node_id in active - downstream:
-            if current in _node_refs(graph[node_id]["arguments"]):
+            if current in inputs(node_id)[0]:
                 downstream.add(node_id)
                 todo.append(node_id)
     return sorted(k for k in downstream if consumers.get(k, 0) > 1)

@@ -27,7 +27,7 @@ SUMMARY = "Cloudy fraction per acquisition date and polygon with cotmask (scene 
 DESCRIPTION = (
     "Runs cotmask (at a coarse `resolution` to be cheap) with the multi-temporal test and aggregates per polygon "
     "and date: `cloudy_fraction` (thin or opaque, of the valid pixels), `opaque_fraction`, `shadow_fraction` (cloud "
-    "shadow on clear or thin ground, of the valid pixels) and `valid_fraction` (share of pixels with data). Only "
+    "shadow on clear ground, of the valid pixels) and `valid_fraction` (share of pixels with data). Only "
     "this small table "
     "leaves the backend; "
     "cotmask.udp.screening_table turns it into a DataFrame sorted by usability."
