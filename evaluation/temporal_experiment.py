@@ -32,6 +32,7 @@ sys.path.insert(0, str(HERE))
 from cotmask.core.bands import S2_BANDS  # noqa: E402
 from cotmask.core.rules import rule_masks  # noqa: E402
 from cotmask.core.shipped import load_model, predict  # noqa: E402
+from cotmask.samples.real import worldcereal_series  # noqa: E402
 from cotmask.samples.synthetic import haze_or_cloud  # noqa: E402
 from cotmask.udf.consolidate import consolidate  # noqa: E402
 from cotmask.udf.temporal import CONTEXT, temporal_classes  # noqa: E402
@@ -58,28 +59,17 @@ class Series:
 
 
 def worldcereal(data: Path, place: str) -> Series:
-    """A WorldCereal place at 20 m with its SCL-clear dates."""
-    folder = data / "worldcereal_series"
-    opened = {}
-    for res in ("10m", "20m"):
-        with xr.open_dataset(next(folder.glob(f"*__{place}__S2_L2A_{res}_*.nc")), mask_and_scale=False) as ds:
-            opened[res] = ds.load()
-    planes = []
-    for b in WC_BANDS:
-        src = opened["10m"] if b in opened["10m"] else opened["20m"]
-        a = src[b].values.astype(np.float32)
-        a[a == 0] = np.nan
-        if src is opened["10m"]:
-            a = a.reshape(a.shape[0], a.shape[1] // 2, 2, a.shape[2] // 2, 2).mean(axis=(2, 4))
-        planes.append(a * 1e-4)
-    refl = np.stack(planes, axis=1)
-    scl = opened["20m"]["SCL"].values.astype(float)
+    """A WorldCereal place at 20 m (``cotmask.samples.real.worldcereal_series``) with its SCL-clear dates."""
+    cube = worldcereal_series(data / "worldcereal_series", place)
+    dn = cube.sel(bands=WC_BANDS).values.astype(np.float32)
+    refl = np.where(dn > 0, dn * 1e-4, np.nan).astype(np.float32)
+    scl = cube.sel(bands="SCL").values.astype(float)
     frames = scl.reshape(len(scl), -1)
     clear = (np.isin(frames, [4, 5]).mean(axis=1) >= 0.9) & ~np.isin(frames, [3, 8, 9, 10]).any(axis=1)
     clear &= np.isfinite(refl).all(axis=(1, 2, 3))
-    t = opened["20m"]["timestamp"].values.astype("datetime64[D]")
-    sza = float(np.nanmedian(opened["20m"]["sunZenithAngles"].values))
+    t = cube.t.values.astype("datetime64[D]")
     labels = [str(d) for d in t]
+    sza = cube.attrs["sun_zenith_median"]
     return Series(
         f"WorldCereal {place}", refl, WC_BANDS, t.astype(np.int64), clear, "L2A", "distilled_nob09", scl, sza, labels
     )

@@ -168,3 +168,31 @@ def test_best_pixel_counts_zero_where_no_date_could_win() -> None:
     june = out.isel(t=[0, 1]).max("t", skipna=True)
     assert june.sel(bands="cloud_class").values.tolist() == [[0.0, 2.0], [2.0, 2.0]]  # the count of eligible dates
     assert np.isnan(june.sel(bands="B04").values[0, 0]) and june.sel(bands="cot").values[1, 1] == np.float32(0.1)
+
+
+def test_the_mask_graph_on_a_real_series_masks_the_hazy_date(shared_data, tmp_path) -> None:
+    """Real WorldCereal L2A dates through cotmask_mask_timeseries (local harness): 2018-06-15, milky by eye and
+    cirrus to SCL, is passed by single-date masking and masked with the temporal test; the real clear dates around it
+    stay unmasked either way."""
+    from cotmask.local.harness import run_graph_locally
+    from cotmask.samples.real import WORLDCEREAL_10M, WORLDCEREAL_20M, worldcereal_series, write_collection
+    from cotmask.udp import call_graph, published_udps
+
+    cube = worldcereal_series(shared_data / "worldcereal_series", "00002806639B424A", "2018-05-20", "2018-07-10")
+    path = write_collection(cube, tmp_path / "worldcereal.nc", crs=cube.attrs["crs"])
+    bands = [*WORLDCEREAL_10M, *WORLDCEREAL_20M]  # no B09: the no-B09 model runs
+
+    def masked(temporal: bool) -> xr.DataArray:
+        args = {"collection_id": str(path), "spatial_extent": None, "temporal_extent": ["2018-05-20", "2018-07-10"]}
+        graph = call_graph(
+            "cotmask_mask_timeseries", bands=bands, buffer=0, temporal=temporal, scl_collection=str(path), **args
+        )
+        out = run_graph_locally(graph, tmp_path, published_udps())
+        lost = out.sel(bands="B04").isnull() & (cube.sel(bands="B04") > 0).values
+        return lost.mean(("y", "x")).assign_coords(t=[str(t)[:10] for t in out.t.values])
+
+    with pytest.warns(UserWarning, match="bands lack"):
+        before, after = masked(False), masked(True)
+    assert float(before.sel(t="2018-06-15")) < 0.1 and float(after.sel(t="2018-06-15")) > 0.9
+    for clear in ("2018-06-23", "2018-06-28", "2018-06-30"):  # SCL >= 88 % vegetation/bare, clear by eye
+        assert float(after.sel(t=clear)) < 0.05, (clear, float(after.sel(t=clear)))

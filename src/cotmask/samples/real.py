@@ -4,11 +4,14 @@
   distribution on PyPI (``s2cloudless/TestInputs/input_arrays.npz``, CC BY-SA 4.0, Sinergise),
   which the README's set-up command downloads into ``.cache/``. It has no georeference or date in
   the file: the cube gets pixel coordinates on a 10 m grid and a nominal date, flagged in its attrs.
+* ``worldcereal_series``: a real L2A series of the WorldCereal test extractions (../shared/data/worldcereal_series,
+  MIT; contains modified Copernicus Sentinel data) as DN at 20 m with SCL, for the series graphs on real dates.
 * ``to_dn`` / ``write_collection``: the DN form a backend delivers, saved as a netCDF that
   ``openeo.local.LocalConnection`` loads as a collection.
 """
 
 import tarfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -99,3 +102,57 @@ def write_collection(cube: xr.DataArray, path: str | Path, crs: str = "EPSG:3263
     path.parent.mkdir(parents=True, exist_ok=True)
     ds.to_netcdf(path)
     return path
+
+
+#: The WorldCereal bands at 10 m (averaged 2 x 2 onto the 20 m grid) and at 20 m; the extractions have no B01, B09, B10.
+WORLDCEREAL_10M, WORLDCEREAL_20M = ("B02", "B03", "B04", "B08"), ("B05", "B06", "B07", "B8A", "B11", "B12")
+
+
+def worldcereal_series(
+    folder: str | Path, place: str, start: str | None = None, end: str | None = None
+) -> xr.DataArray:
+    """A WorldCereal place's L2A series (t, bands, y, x) as uint16 DN on its 20 m grid (UTM coordinates; the 10 m
+    bands averaged 2 x 2; fill 0 stays 0 = nodata), with band SCL, dates in [start, end). Only places with both the
+    10 m and the 20 m file have every band but B09."""
+    folder = Path(folder)
+    opened = {}
+    for res in ("10m", "20m"):
+        path = next(folder.glob(f"*__{place}__S2_L2A_{res}_*.nc"), None)
+        if path is None:
+            raise FileNotFoundError(f"no {res} file for WorldCereal place {place} in {folder}")
+        with xr.open_dataset(path, mask_and_scale=False) as ds:
+            opened[res] = ds.load()
+    d10, d20 = opened["10m"], opened["20m"]
+    planes = []
+    for b in WORLDCEREAL_10M:
+        a = d10[b].values.astype(np.float32)
+        a[a == 0] = np.nan  # fill: nodata, kept out of the 2 x 2 mean
+        t, h, w = a.shape
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a block all fill: nodata
+            planes.append(np.nanmean(a.reshape(t, h // 2, 2, w // 2, 2), axis=(2, 4)))
+    planes += [d20[b].values.astype(np.float32) for b in WORLDCEREAL_20M]
+    planes.append(d20["SCL"].values.astype(np.float32))
+    data = np.nan_to_num(np.round(np.stack(planes, axis=1)), nan=0.0).astype(np.uint16)
+    cube = xr.DataArray(
+        data,
+        dims=("t", "bands", "y", "x"),
+        coords={
+            "t": d20["timestamp"].values.astype("datetime64[D]").astype("datetime64[ns]"),
+            "bands": [*WORLDCEREAL_10M, *WORLDCEREAL_20M, "SCL"],
+            "y": d20["y"].values,
+            "x": d20["x"].values,
+        },
+        attrs={
+            "units": "DN",
+            "scale": DN_SCALE,
+            "crs": f"EPSG:{d20['B05'].attrs['epsg']}",
+            "sun_zenith_median": float(np.nanmedian(d20["sunZenithAngles"].values)),
+        },
+    )
+    keep = np.ones(cube.sizes["t"], bool)
+    if start:
+        keep &= cube.t.values >= np.datetime64(start)
+    if end:
+        keep &= cube.t.values < np.datetime64(end)
+    return cube.isel(t=np.flatnonzero(keep))
