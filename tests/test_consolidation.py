@@ -64,10 +64,12 @@ def test_smooth_is_checked() -> None:
 
 
 def test_the_cirrus_floor_holds_where_the_network_said_thin_too() -> None:
-    """Given the spectral bands, the consolidation applies the rules themselves: a lone pixel over the cirrus floor
-    stays thin even where its own COT was thin already (before: smoothed away with its clear neighbours)."""
+    """Given the rules band (the physics rules on these bands, as the cotmask UDF writes it), a lone pixel over the
+    cirrus floor stays thin even where its own COT was thin already (before: smoothed away with its neighbours)."""
     import xarray as xr
 
+    from cotmask.core.cube import rule_codes
+    from cotmask.core.rules import rule_masks
     from cotmask.udf.consolidate import CONTEXT, consolidate_cube
 
     shape = (21, 21)
@@ -77,23 +79,31 @@ def test_the_cirrus_floor_holds_where_the_network_said_thin_too() -> None:
     dn = {"B03": 500.0, "B08": 3000.0, "B11": 2000.0, "B10": 10.0}
     planes = {b: np.full(shape, v, np.float32) for b, v in dn.items()}
     planes["B10"][10, 10] = 200.0  # 0.02 TOA >= the floor
-    names = [*planes, "cot", "cloud_class"]
-    cube = xr.DataArray(np.stack([*planes.values(), cot, cls]), dims=("bands", "y", "x"), coords={"bands": names})
-    context = {k: v[0] for k, v in CONTEXT.items()}
-    out = consolidate_cube(cube, context).sel(bands="cloud_class").values
+
+    def rules(names: list) -> np.ndarray:
+        refl = np.stack([planes[b].ravel() * 1e-4 for b in names], axis=-1)
+        return rule_codes(cls.ravel(), *rule_masks(refl, names, cot.ravel())).reshape(shape)
+
+    def consolidated(names: list) -> np.ndarray:
+        labels = ["cot", "cloud_class", "rules"]
+        cube = xr.DataArray(np.stack([cot, cls, rules(names)]), dims=("bands", "y", "x"), coords={"bands": labels})
+        return consolidate_cube(cube, {k: v[0] for k, v in CONTEXT.items()}).sel(bands="cloud_class").values
+
+    out = consolidated(list(planes))
     assert out[10, 10] == 1 and (np.delete(out.ravel(), 10 * 21 + 10) == 0).all()
-    without = consolidate_cube(cube.drop_sel(bands="B10"), context).sel(bands="cloud_class").values
+    without = consolidated(["B03", "B08", "B11"])
     assert without[10, 10] == 0  # no B10: nothing says cirrus, the neighbours win
 
 
 def test_the_cotmask_udf_says_which_rule_set_the_class(shared_data) -> None:
     """Context rule_band: a fifth band ``rules`` (2 where the cirrus floor set the class, 1 the snow test); the
-    consolidation reading it gives what it gives from the spectral bands themselves (the graphs pass the band)."""
+    consolidation reading it gives what the rules computed from the spectral bands themselves give."""
     import xarray as xr
 
     from cotmask.core.bands import S2_BANDS
+    from cotmask.core.rules import rule_masks
     from cotmask.local.harness import run_udf_locally
-    from cotmask.udf.consolidate import CONTEXT, consolidate_cube
+    from cotmask.udf.consolidate import CONTEXT, consolidate, consolidate_cube
 
     toa = np.load(shared_data / "s2cloudless_1.2.2" / "input_arrays.npz")["s2_im"][0, 100:300, :200]  # cirrus
     cube = xr.DataArray(
@@ -107,5 +117,10 @@ def test_the_cotmask_udf_says_which_rule_set_the_class(shared_data) -> None:
     assert (cls[rules == 2] >= 1).all() and (cls[rules == 1] == 0).all()
     context = {k: v[0] for k, v in CONTEXT.items()}
     by_band = consolidate_cube(out, context).sel(bands="cloud_class").values
-    spectral = xr.concat([cube, out.drop_sel(bands="rules")], dim="bands")
-    np.testing.assert_array_equal(by_band, consolidate_cube(spectral, context).sel(bands="cloud_class").values)
+    cot = out.sel(bands="cot").values
+    bands = ["B03", "B08", "B10", "B11"]
+    refl = cube.sel(bands=bands).transpose("y", "x", "bands").values.reshape(-1, len(bands)) * 1e-4
+    clear, cloud = rule_masks(refl, bands, cot.ravel())
+    radius = context["radius"]
+    want = consolidate(cot, cls, context["thin_threshold"], context["opaque_threshold"], radius, clear, cloud)
+    np.testing.assert_array_equal(by_band, want)

@@ -53,6 +53,8 @@ OUTPUT_BANDS = ("cot", "cot_std", "cloud_class", "ood")
 #: cloud_class code of clear ground in cloud shadow where the series graphs fold the shadows into the class band (0
 #: clear, 1 thin, 2 opaque are the model's; shadows are looked for on clear ground only, ``udf.shadow.dark_pixels``).
 SHADOW_CLASS = 3
+#: The band the cotmask UDF adds with context ``rule_band``, and its codes: which physics rule set the class (0 none).
+RULE_BAND, RULE_SNOW, RULE_FLOOR = "rules", 1, 2
 #: Sentinel-2 DN scale (QUANTIFICATION_VALUE 10000): reflectance = (DN + offset) * DN_SCALE.
 DN_SCALE = 0.0001
 #: The models regress COT/50: COT in [0, 50]; a threshold above it could never be reached.
@@ -146,9 +148,8 @@ FRACTIONS = {"cloudy_fraction": (1, 2), "opaque_fraction": (2,), "shadow_fractio
 
 def class_fractions(cube: xr.DataArray, bdim: str = "bands") -> xr.DataArray:
     """From band ``cloud_class`` (0 clear, 1 thin, 2 opaque, 3 cloud shadow on clear ground, NaN nodata): bands
-    ``FRACTIONS`` (1 where
-    the code is in the group, 0 where not, NaN on nodata: polygon means are shares of the valid pixels) and
-    ``valid_fraction`` (1 valid, 0 nodata: its mean is the share of pixels with data)."""
+    ``FRACTIONS`` (1 where the code is in the group, 0 where not, NaN on nodata: polygon means are shares of the valid
+    pixels) and ``valid_fraction`` (1 valid, 0 nodata: its mean is the share of pixels with data)."""
     if "cloud_class" not in [str(b) for b in cube[bdim].values]:
         raise ValueError(f"fractions need band cloud_class, got {list(cube[bdim].values)}")
     cls = cube.sel({bdim: "cloud_class"})

@@ -69,6 +69,8 @@ OUTPUT_BANDS = ("cot", "cot_std", "cloud_class", "ood")
 #: cloud_class code of clear ground in cloud shadow where the series graphs fold the shadows into the class band (0
 #: clear, 1 thin, 2 opaque are the model's; shadows are looked for on clear ground only, ``udf.shadow.dark_pixels``).
 SHADOW_CLASS = 3
+#: The band the cotmask UDF adds with context ``rule_band``, and its codes: which physics rule set the class (0 none).
+RULE_BAND, RULE_SNOW, RULE_FLOOR = "rules", 1, 2
 #: Sentinel-2 DN scale (QUANTIFICATION_VALUE 10000): reflectance = (DN + offset) * DN_SCALE.
 DN_SCALE = 0.0001
 #: The models regress COT/50: COT in [0, 50]; a threshold above it could never be reached.

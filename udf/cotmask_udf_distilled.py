@@ -101,6 +101,8 @@ OUTPUT_BANDS = ("cot", "cot_std", "cloud_class", "ood")
 #: cloud_class code of clear ground in cloud shadow where the series graphs fold the shadows into the class band (0
 #: clear, 1 thin, 2 opaque are the model's; shadows are looked for on clear ground only, ``udf.shadow.dark_pixels``).
 SHADOW_CLASS = 3
+#: The band the cotmask UDF adds with context ``rule_band``, and its codes: which physics rule set the class (0 none).
+RULE_BAND, RULE_SNOW, RULE_FLOOR = "rules", 1, 2
 #: Sentinel-2 DN scale (QUANTIFICATION_VALUE 10000): reflectance = (DN + offset) * DN_SCALE.
 DN_SCALE = 0.0001
 #: The models regress COT/50: COT in [0, 50]; a threshold above it could never be reached.
@@ -900,17 +902,14 @@ def resolve_model(
     return model, thin, opaque
 
 
-#: The band ``cube_outputs`` adds with context ``rule_band``: 1 snow test (clear), 2 cirrus floor (at least thin).
-RULE_BAND = "rules"
-
-
 def rule_codes(cls: np.ndarray, clear: np.ndarray | None, cloud: np.ndarray | None) -> np.ndarray:
-    """Per pixel which rule set its class: 1 the snow test, 2 the cirrus floor, 0 neither, NaN nodata."""
+    """Per pixel which rule set its class: ``RULE_SNOW`` the snow test, ``RULE_FLOOR`` the cirrus floor, 0 neither,
+    NaN nodata."""
     codes = np.zeros(cls.shape, np.float32)
     if clear is not None:
-        codes[clear] = 1
+        codes[clear] = RULE_SNOW
     if cloud is not None:
-        codes[cloud] = 2
+        codes[cloud] = RULE_FLOOR
     codes[np.isnan(cls)] = np.nan
     return codes
 

@@ -13,6 +13,9 @@ from .bands import (  # udf_build: drop
     BAND_RE,
     MAX_COT,
     OUTPUT_BANDS,
+    RULE_BAND,
+    RULE_FLOOR,
+    RULE_SNOW,
     band_labels,
     dn_to_reflectance,
     kind_for,
@@ -119,17 +122,14 @@ def resolve_model(
     return model, thin, opaque
 
 
-#: The band ``cube_outputs`` adds with context ``rule_band``: 1 snow test (clear), 2 cirrus floor (at least thin).
-RULE_BAND = "rules"
-
-
 def rule_codes(cls: np.ndarray, clear: np.ndarray | None, cloud: np.ndarray | None) -> np.ndarray:
-    """Per pixel which rule set its class: 1 the snow test, 2 the cirrus floor, 0 neither, NaN nodata."""
+    """Per pixel which rule set its class: ``RULE_SNOW`` the snow test, ``RULE_FLOOR`` the cirrus floor, 0 neither,
+    NaN nodata."""
     codes = np.zeros(cls.shape, np.float32)
     if clear is not None:
-        codes[clear] = 1
+        codes[clear] = RULE_SNOW
     if cloud is not None:
-        codes[cloud] = 2
+        codes[cloud] = RULE_FLOOR
     codes[np.isnan(cls)] = np.nan
     return codes
 

@@ -155,9 +155,9 @@ UDF_FILES: dict[str, UdfFile] = {
         "spatial consolidation of cotmask's classes (COT averaged over a disc before the thresholds).",
         'cube.apply_neighborhood(process=openeo.UDF.from_file("{name}", context={{"radius": 4}}), size=..., '
         "overlap=...): overlap cotmask.udf.consolidate.MAX_RADIUS px",
-        "the cotmask bands (cot and cloud_class at least) and the loaded bands (the rules read B03, B08, B11, B10)",
+        "the cotmask bands (cot and cloud_class at least; band rules, context rule_band, keeps the physics rules)",
         "the same bands, cloud_class consolidated",
-        ("core/bands.py", "core/rules.py", "udf/disc.py", "udf/consolidate.py"),
+        ("core/bands.py", "udf/disc.py", "udf/consolidate.py"),
         "udf/cotmask_consolidate_udf.py",
         _entry_context("consolidate"),
     ),

@@ -1,6 +1,6 @@
 """Period composites along time in one UDF: every band reduced over a period's dates, and the clear-date count.
 
-numpy + xarray only; ``cotmask.udf.build`` inlines this module (with best_pixel.py's ``period_start``) into
+numpy + xarray only; ``cotmask.udf.build`` inlines this module (with periods.py's ``period_start``) into
 ``udf/cotmask_composite_udf.py``, which the forest composite runs in ``apply_dimension(dimension="t")`` before
 ``aggregate_temporal_period(period, "max")``. One UDF instead of two aggregations of the masked series (a reduction
 and a count): the masked series, and the cotmask chain behind it, then has one consumer (issue 19), and the reducer

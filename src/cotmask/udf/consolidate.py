@@ -10,8 +10,7 @@ and bright ground by about a sixth (evaluation/consolidation_experiment.md).
 import numpy as np
 import xarray as xr
 
-from ..core.bands import DN_SCALE, dn_to_reflectance  # udf_build: drop
-from ..core.rules import CIRRUS_FLOOR, rule_masks  # udf_build: drop
+from ..core.bands import RULE_BAND, RULE_FLOOR, RULE_SNOW  # udf_build: drop
 from .disc import disc_mean  # udf_build: drop
 
 #: The largest disc radius (px) the graphs allow: their apply_neighborhood overlap.
@@ -21,13 +20,6 @@ CONTEXT = {
     "radius": (4, "disc radius (px) over which COT is averaged before the thresholds; 0: pixel by pixel"),
     "thin_threshold": (0.75, "COT from which a pixel is thin cloud (the graph's thin_threshold)"),
     "opaque_threshold": (1.25, "COT from which a pixel is opaque cloud (the graph's opaque_threshold)"),
-    "scale": (DN_SCALE, "reflectance = (DN + offset) * scale of the spectral bands the rules read"),
-    "offset": (0, "DN offset (-1000 for raw ESA products of baseline >= 04.00)"),
-    "snow_test": (True, "the snow test decides pixel by pixel (as in the cotmask UDF)"),
-    "cirrus_floor": (
-        CIRRUS_FLOOR,
-        "L1C: B10 from which a pixel stays at least thin; null: off (as in the cotmask UDF)",
-    ),
 }
 
 
@@ -60,27 +52,10 @@ def consolidate(
     return cls
 
 
-def _rules(window, labels: list, context: dict, cot: np.ndarray):
-    """(clear, cloud) rule masks of one window (bands, y, x) from its spectral bands (DN with context ``scale`` and
-    ``offset``), or (None, None) where the cube lacks B03, B08 or B11."""
-    spectral = [b for b in labels if b in ("B03", "B08", "B10", "B11")]
-    if not {"B03", "B08", "B11"} <= set(spectral):
-        return None, None
-    refl = np.stack(
-        [dn_to_reflectance(window[labels.index(b)], context["scale"], context["offset"]) for b in spectral], axis=-1
-    ).reshape(-1, len(spectral))
-    floor = context["cirrus_floor"]
-    return rule_masks(
-        refl, spectral, cot.reshape(-1), bool(context["snow_test"]), None if floor is None else float(floor)
-    )
-
-
 def consolidate_cube(cube: xr.DataArray, context: dict) -> xr.DataArray:
     """The cube's ``cloud_class`` band replaced by the consolidated classes (bands ``cot`` and ``cloud_class`` needed;
-    the physics rules come from band ``rules`` (the cotmask UDF's, context rule_band), else from B03, B08, B11 (and
-    B10), else from the classes themselves; dims (..., bands, y, x)); context
-    ``radius`` (px), ``thin_threshold``, ``opaque_threshold``, ``scale``, ``offset``, ``snow_test``,
-    ``cirrus_floor``."""
+    the physics rules come from band ``RULE_BAND`` (the cotmask UDF's with context rule_band), else from the classes
+    themselves; dims (..., bands, y, x)); context ``radius`` (px), ``thin_threshold``, ``opaque_threshold``."""
     bdim = next((str(d) for d in cube.dims if str(d).lower() in ("bands", "band")), None)
     if bdim is None or "y" not in cube.dims or "x" not in cube.dims:
         raise ValueError(f"consolidation needs a cube with dims bands, y, x (got {list(cube.dims)})")
@@ -93,10 +68,8 @@ def consolidate_cube(cube: xr.DataArray, context: dict) -> xr.DataArray:
     i_cot, i_cls = labels.index("cot"), labels.index("cloud_class")
     for idx in np.ndindex(*out.shape[:-3]):
         window = out[idx]
-        if "rules" in labels:  # the cotmask UDF says which rule set each class (context rule_band)
-            clear, cloud = window[labels.index("rules")] == 1, window[labels.index("rules")] == 2
-        else:
-            clear, cloud = _rules(window, labels, context, window[i_cot])
+        rules = window[labels.index(RULE_BAND)] if RULE_BAND in labels else None  # which rule set each class
+        clear, cloud = (None, None) if rules is None else (rules == RULE_SNOW, rules == RULE_FLOOR)
         window[i_cls] = consolidate(
             window[i_cot],
             window[i_cls],

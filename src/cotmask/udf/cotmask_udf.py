@@ -12,8 +12,8 @@ from functools import lru_cache
 
 import xarray as xr
 
-from ..core.bands import OUTPUT_BANDS  # udf_build: drop
-from ..core.cube import RULE_BAND, cube_outputs  # udf_build: drop
+from ..core.bands import OUTPUT_BANDS, RULE_BAND  # udf_build: drop
+from ..core.cube import cube_outputs  # udf_build: drop
 from ..core.model import Model  # udf_build: drop
 
 _MODELS: dict = {}  # udf_build: drop (the generated file defines the table at its end)

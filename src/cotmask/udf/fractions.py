@@ -17,9 +17,8 @@ FRACTIONS = {"cloudy_fraction": (1, 2), "opaque_fraction": (2,), "shadow_fractio
 
 def class_fractions(cube: xr.DataArray, bdim: str = "bands") -> xr.DataArray:
     """From band ``cloud_class`` (0 clear, 1 thin, 2 opaque, 3 cloud shadow on clear ground, NaN nodata): bands
-    ``FRACTIONS`` (1 where
-    the code is in the group, 0 where not, NaN on nodata: polygon means are shares of the valid pixels) and
-    ``valid_fraction`` (1 valid, 0 nodata: its mean is the share of pixels with data)."""
+    ``FRACTIONS`` (1 where the code is in the group, 0 where not, NaN on nodata: polygon means are shares of the valid
+    pixels) and ``valid_fraction`` (1 valid, 0 nodata: its mean is the share of pixels with data)."""
     if "cloud_class" not in [str(b) for b in cube[bdim].values]:
         raise ValueError(f"fractions need band cloud_class, got {list(cube[bdim].values)}")
     cls = cube.sel({bdim: "cloud_class"})

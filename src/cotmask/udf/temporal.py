@@ -14,8 +14,8 @@ changed).
 *Raise* (clear to thin): blue rises above the reference by more than ``raise_blue`` (reflectance), at least
 ``blue_red`` times as much as red (haze and thin cloud brighten blue as much as red or more; bare soil after harvest
 brightens red more), and SWIR does not fall by more than the share ``swir_drop`` of its reference (snow darkens B11,
-also over dark forest; haze and ice cloud do not). This is
-how it overrides the snow test where a bright, dry-SWIR ice cloud passed for snow on a single date.
+also over dark forest; haze and ice cloud do not). This is how it overrides the snow test where a bright ice cloud
+whose SWIR stays as bright as the ground's passed for snow on a single date.
 
 *Lower* (thin to clear): blue lies within ``lower_blue`` of the reference, i.e. the date is no brighter in blue than
 the pixel's clear history, so the "thin" signal is the surface itself (bright soil, dry fields). Only where the
@@ -54,6 +54,7 @@ def reference(values: dict, candidate: np.ndarray, days: np.ndarray, ctx: dict, 
     sky, not a mix of dates); count: how many dates there were."""
     dates = range(len(days)) if dates is None else dates
     n_px, k = candidate.shape[1], int(ctx["nearest"])
+    first, cols = next(iter(values)), np.arange(n_px)
     ref = {b: np.full((len(dates), n_px), np.nan, np.float32) for b in values}
     count = np.zeros((len(dates), n_px), np.int32)
     for j, t in enumerate(dates):
@@ -69,15 +70,14 @@ def reference(values: dict, candidate: np.ndarray, days: np.ndarray, ctx: dict, 
         slot = rank[row, col] - 1
         n = np.minimum(rank[-1], k)
         pick = np.floor(ctx["quantile"] * np.maximum(n - 1, 0)).astype(np.intp)
-        first = next(iter(values))
         dated = np.zeros((n_px, k), np.intp)  # per pixel the dates it uses, nearest first
         dated[col, slot] = near[row]
         packed = np.full((n_px, k), np.inf, np.float32)
         packed[col, slot] = values[first][near[row], col]
         # the reference date: the one at the quantile of the first band; the other bands are read on that date
-        chosen = np.take_along_axis(dated, np.argsort(packed, axis=1)[np.arange(n_px), pick][:, None], axis=1)[:, 0]
+        chosen = dated[cols, np.argsort(packed, axis=1)[cols, pick]]
         for b, v in values.items():
-            ref[b][j] = np.where(n > 0, v[chosen, np.arange(n_px)], np.nan)
+            ref[b][j] = np.where(n > 0, v[chosen, cols], np.nan)
         count[j] = n
     return ref, count
 

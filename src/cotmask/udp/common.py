@@ -14,8 +14,7 @@ from openeo.internal.graph_building import PGNode
 from openeo.processes import eq
 from openeo.rest.datacube import DataCube
 
-from ..core.bands import DEFAULT_MODEL, DN_SCALE, OUTPUT_BANDS
-from ..core.cube import RULE_BAND
+from ..core.bands import DEFAULT_MODEL, DN_SCALE, OUTPUT_BANDS, RULE_BAND
 from ..core.shipped import load_model
 from ..udf.build import GRAPH_MODELS, udf_text
 from ..udf.consolidate import MAX_RADIUS
@@ -244,11 +243,11 @@ def neighborhood(cube: DataCube, udf_file: str, context: dict, size: int, overla
     return cube.apply_neighborhood(process=udf(udf_file, context), size=window, overlap=margin)
 
 
-def chain(cube: DataCube, mask: DataCube, extra: tuple[str, ...] = ()) -> DataCube:
-    """The series chain's start: ``CHAIN_BANDS`` of ``cube`` (or all its bands with ``extra`` = ("all",)) merged
-    with cotmask's cot and cloud_class: what the temporal test and the shadow UDF read, in one cube, so that the
-    cotmask UDF's result has this one consumer."""
-    spectral = cube if extra == ("all",) else cube.filter_bands(list(CHAIN_BANDS))
+def chain(cube: DataCube, mask: DataCube, all_bands: bool = False) -> DataCube:
+    """The series chain's start: ``CHAIN_BANDS`` of ``cube`` (``all_bands``: every band) merged with cotmask's cot
+    and cloud_class: what the temporal test and the shadow UDF read, in one cube, so that the cotmask UDF's result
+    has this one consumer."""
+    spectral = cube if all_bands else cube.filter_bands(list(CHAIN_BANDS))
     return spectral.merge_cubes(mask.filter_bands(["cot", "cloud_class"]))
 
 
@@ -262,18 +261,18 @@ def temporal_test(series: DataCube, p: dict) -> DataCube:
 
 def shadows(cube: DataCube, p: dict, resolution_m: float = 10.0, fold: bool = True) -> DataCube:
     """The shadow UDF in ``apply_neighborhood`` on a cube holding B03, B08, B11 and cotmask's cloud_class: every band
-    passed through, shadowed clear and thin pixels of cloud_class set to ``SHADOW_CLASS`` (``fold``) or a band
+    passed through, shadowed (clear) pixels of cloud_class set to ``SHADOW_CLASS`` (``fold``) or a band
     ``shadow`` appended (1 shadow, 0 not, NaN nodata); window from ``cotmask.udf.shadow``, overlap the shadow reach in
     metres at the cube's ``resolution_m`` (``overlap_px``)."""
     context = {"scale": p["scale"], "offset": p["offset"], "fold": int(fold)}
     return neighborhood(cube, SHADOW_UDF_FILE, context, NEIGHBORHOOD_SIZE, overlap_px(resolution_m), per_date=True)
 
 
-def classes(cube: DataCube, mask: DataCube, p: dict, extra: tuple[str, ...] = ()) -> DataCube:
+def classes(cube: DataCube, mask: DataCube, p: dict, all_bands: bool = False) -> DataCube:
     """The series chain: cotmask's classes, the temporal test (``temporal``) and cloud shadows folded into
     cloud_class as ``SHADOW_CLASS`` (``shadows``), each a top-level ``if``; every node reads the one before it only,
     so the model runs once per pixel and date whatever the backend caches (tests/test_compute_once.py)."""
-    tested = temporal_test(chain(cube, mask, extra), p)
+    tested = temporal_test(chain(cube, mask, all_bands), p)
     return top_level_if(p["shadows"], shadows(tested, p), tested)
 
 

@@ -43,7 +43,7 @@ def parameters() -> list[Parameter]:
 def build(p: dict) -> DataCube:
     """The process graph: one chain (cotmask, temporal test, shadows folded into the class) to the best-pixel UDF."""
     cube = load(p)
-    ranked = classes(cube, cot_bands(cube, p), p, extra=("all",)).mask_polygon(p["geometries"])
+    ranked = classes(cube, cot_bands(cube, p), p, all_bands=True).mask_polygon(p["geometries"])
     # the UDF keeps the dates and bands (as the spec requires); the winners survive the max
     winners = ranked.apply_dimension(dimension="t", process=udf("cotmask_best_pixel_udf.py", {"period": p["period"]}))
     best = winners.aggregate_temporal_period(period=p["period"], reducer="max")
