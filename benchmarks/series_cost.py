@@ -96,11 +96,11 @@ def stages() -> dict:
         return result
 
     for _ in range(3):
-        mask = timed("model", lambda: run_udf_locally(dn, {}, udf="cotmask_udf_distilled.py"))
-        merged = xr.concat([dn, mask], dim="bands")  # as the graphs give it: the loaded bands for the rules
+        # as the graphs run it: the model with the rules band, the consolidation on those five bands
+        mask = timed("model", lambda: run_udf_locally(dn, {"rule_band": True}, udf="cotmask_udf_distilled.py"))
         mask = timed(
             "consolidation",
-            lambda: run_udf_locally(merged, {}, udf="cotmask_consolidate_udf.py").sel(bands=list(OUTPUT_BANDS)),
+            lambda: run_udf_locally(mask, {}, udf="cotmask_consolidate_udf.py").sel(bands=list(OUTPUT_BANDS)),
         )
         chain = xr.concat([dn.sel(bands=list(CHAIN_BANDS)), mask.sel(bands=["cot", "cloud_class"])], dim="bands")
         tested = timed("temporal", lambda: run_udf_locally(chain, {}, udf="cotmask_temporal_udf.py"))
